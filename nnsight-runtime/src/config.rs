@@ -112,3 +112,20 @@ impl Config {
         self.n_embd / self.n_head
     }
 }
+
+impl Config {
+    /// A schema shape (`[Batch, Seq, Embd(3)]`) in numbers, for a pass of `batch` x `seq` tokens.
+    pub fn shape_of(&self, dims: &[nnsight_schema::Dim], batch: usize, seq: usize) -> Vec<usize> {
+        use nnsight_schema::Dim;
+        dims.iter()
+            .map(|d| match d {
+                Dim::Batch => batch,
+                Dim::One => 1,
+                Dim::Seq => seq,
+                Dim::Heads => self.n_head,
+                Dim::Embd(k) => k * self.n_embd,
+                Dim::Vocab => self.vocab_size,
+            })
+            .collect()
+    }
+}

@@ -303,7 +303,7 @@ impl Gpt2 {
         let act = self.activation;
         let hidden = module(hooks, Module::Act, l, hidden, |_, x| {
             match act {
-                Activation::GeluTanh => x.gelu(),
+                Activation::GeluTanh => crate::ops::gelu_new_tensor(x),
                 Activation::GeluErf => x.gelu_erf(),
                 Activation::Relu => x.relu(),
             }

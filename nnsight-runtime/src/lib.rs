@@ -9,6 +9,7 @@ mod gpt2;
 pub mod hooks;
 mod input;
 mod load;
+pub mod ops;
 
 pub use config::Config;
 pub use error::{Error, Result};
