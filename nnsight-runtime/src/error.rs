@@ -117,3 +117,10 @@ impl Error {
 
 /// `Result` with nnsight's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A candle error in a trace's set-up code (the plain Rust around the statements).
+impl From<candle_core::Error> for Error {
+    fn from(source: candle_core::Error) -> Self {
+        Error::tensor("trace set-up", source)
+    }
+}

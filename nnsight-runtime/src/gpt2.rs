@@ -319,3 +319,9 @@ fn causal_mask(seq: usize, device: &Device) -> candle_core::Result<Tensor> {
     let mask: Vec<f32> = (0..seq).flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY })).collect();
     Tensor::from_vec(mask, (seq, seq), device)
 }
+
+impl AsRef<Gpt2> for Gpt2 {
+    fn as_ref(&self) -> &Gpt2 {
+        self
+    }
+}

@@ -10,6 +10,7 @@ pub mod hooks;
 mod input;
 mod load;
 pub mod ops;
+pub mod trace;
 
 pub use config::Config;
 pub use error::{Error, Result};
