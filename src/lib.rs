@@ -16,7 +16,7 @@
 //! The statements (`save!`, `stop!`, `set!`, `edit!`, `skip!`) only exist inside `trace!`. They are tied
 //! to module events, which fire in the order of the forward pass, whatever their order in the block.
 
-pub use nnsight_runtime::trace::{Run, Saved};
+pub use nnsight_runtime::trace::{Resolve, Run, SaveId, Saved, Site, Tracer};
 pub use nnsight_runtime::{config, hooks, schema, Config, Error, Gpt2, IntoIds, Result, DEFAULT_HUB_ID};
 
 /// Runs one forward pass of a GPT-2 with statements tied to module events:

@@ -3,24 +3,12 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use nnsight::hooks::OutputRecorder;
 use nnsight::prelude::*;
 
-const TOLERANCE: f32 = 1e-4;
-
-/// `max|ours - hf| / max(1, max|hf|)`.
-pub fn relative_error(ours: &Tensor, hf: &Tensor) -> f32 {
-    assert_eq!(ours.dims(), hf.dims(), "shapes differ");
-    let diff = (ours - hf).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
-    let scale = hf.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap().max(1.0);
-    diff / scale
-}
-
-fn golden(name: &str) -> HashMap<String, Tensor> {
-    let path = format!("{}/tests/golden/{name}.safetensors", env!("CARGO_MANIFEST_DIR"));
-    candle_core::safetensors::load(&path, &Device::Cpu).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+mod common;
+use common::{golden, relative_error, TOLERANCE};
 
 fn check_prompt(model: &Gpt2, name: &str, prompt: &str) -> f32 {
     let hf = golden(name);

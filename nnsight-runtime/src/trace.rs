@@ -157,13 +157,13 @@ impl<'a> Tracer<'a> {
         }
         let ids = input.into_ids(self.model)?;
         let (batch, seq) = ids.dims2().map_err(|e| Error::tensor("input ids", e))?;
-        let mut exec = Executor { model: self.model, plan, saved: Vec::new(), batch, seq };
+        let mut exec = Executor { model: self.model, plan, saved: Vec::new(), batch, seq, fired: 0 };
         exec.saved = vec![None; exec.plan.saves.len()];
         let logits = self.model.forward_with(&ids, &mut exec)?;
-        let Executor { plan, saved, .. } = exec;
+        let Executor { plan, saved, fired, .. } = exec;
         let stopped_at = plan.stop_at.filter(|_| logits.is_none()).map(|s| s.event);
         let skipped = plan.skips.iter().flatten().map(|(event, _)| *event).collect();
-        Ok(Run { saves: plan.saves, saved, stopped_at, skipped, logits })
+        Ok(Run { saves: plan.saves, saved, stopped_at, skipped, logits, fired })
     }
 }
 
@@ -174,6 +174,8 @@ struct Executor<'m, 'a> {
     saved: Vec<Option<Tensor>>,
     batch: usize,
     seq: usize,
+    /// Events that fired: how far the pass got.
+    fired: usize,
 }
 
 fn same_kind(path: &str, what: &str, old: &Tensor, new: &Tensor) -> Result<(), Interrupt> {
@@ -192,6 +194,7 @@ fn same_kind(path: &str, what: &str, old: &Tensor, new: &Tensor) -> Result<(), I
 
 impl Hooks for Executor<'_, '_> {
     fn on_event(&mut self, event: Event, mut value: Tensor) -> Result<Tensor, Interrupt> {
+        self.fired += 1;
         let Some(pos) = self.model.event_index().position(event) else { return Ok(value) };
         for action in &mut self.plan.actions[pos] {
             match action {
@@ -236,12 +239,18 @@ pub struct Run {
     stopped_at: Option<Event>,
     skipped: Vec<Event>,
     logits: Option<Tensor>,
+    fired: usize,
 }
 
 impl Run {
     /// The logits, unless the pass stopped early.
     pub fn logits(&self) -> Option<&Tensor> {
         self.logits.as_ref()
+    }
+
+    /// How many module events fired: how far the pass got (a full GPT-2 pass fires `2 * (6 + 13 n_layer)`).
+    pub fn events_fired(&self) -> usize {
+        self.fired
     }
 
     /// The event the pass stopped at, if it stopped early.

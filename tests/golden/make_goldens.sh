@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the parity goldens: HF transformers' activations for the embedded tiny GPT-2.
+# Regenerates the goldens: HF transformers' activations for the embedded tiny GPT-2 (parity), and its
+# outputs under interventions made with torch hooks (make_interventions.py).
 # Needs the reference environment (../shared/reference/setup.sh) and ../shared beside the checkout.
 # The tiny model itself was made with:
 #   python ../shared/reference/make_gpt2.py DIR --layers 12 --embd 32 --heads 4 --no-mask-buffers
@@ -14,4 +15,5 @@ run() { "$py" ../shared/reference/hf_reference.py "$dir" "$2" "tests/golden/$1.s
 run eiffel "The Eiffel Tower is in the city of"
 run hello "Hello world!"
 run unicode "Café naïve 東京 🚀<|endoftext|>Über straße"
+"$py" tests/golden/make_interventions.py "$dir" tests/golden/interventions.safetensors
 rm -r "$dir"
