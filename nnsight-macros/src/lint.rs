@@ -48,7 +48,8 @@ pub fn after_stop(statements: &[Statement], schema: &Schema) -> Vec<(Span, Strin
                 let what = match s.kind {
                     Kind::Save => "this save! can never be set",
                     Kind::Skip => "this skip! never happens",
-                    _ => "this statement never runs",
+                    Kind::Set => "this set! never runs",
+                    _ => "this edit! never runs",
                 };
                 let msg = format!(
                     "`{}` comes after the stop at `{}`: {what} (the forward pass ends at the stop)",

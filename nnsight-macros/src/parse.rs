@@ -158,24 +158,31 @@ pub struct StatementArgs {
 /// Parses the tokens inside `save!(...)` etc.
 pub fn parse_statement(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<StatementArgs> {
     let usage = |e: syn::Error| {
-        // syn puts "unexpected end of input" at the call site; the statement itself is the better place.
-        let at = if e.to_string().contains("end of input") { span } else { e.span() };
-        syn::Error::new(at, format!("{}; expected {}", e, kind.usage()))
+        syn::Error::new(e.span(), format!("{}; expected {}", e, kind.usage()))
     };
     let parser = |input: ParseStream| -> syn::Result<StatementArgs> {
         if input.is_empty() {
             return Err(syn::Error::new(span, format!("`{}!` needs a module path", kind.name())));
         }
         let path = parse_path(input)?;
+        // At the end of the tokens syn can only point at the whole `trace!`; the statement is the better place.
+        let more = |what: &str| match input.is_empty() {
+            true => Err(syn::Error::new(span, format!("`{}!` needs {what}", kind.name()))),
+            false => Ok(()),
+        };
         let arg = match kind {
             Kind::Stop => None,
             Kind::Set => {
+                more("`= value` after the path")?;
                 input.parse::<Token![=]>()?;
+                more("a value after `=`")?;
                 Some(input.parse::<Expr>()?)
             }
             Kind::Save if input.is_empty() => None,
             Kind::Save | Kind::Edit | Kind::Skip => {
+                more(if kind == Kind::Skip { "`, value` after the module" } else { "`, |t| ...` after the path" })?;
                 input.parse::<Token![,]>()?;
+                more("an expression after `,`")?;
                 Some(input.parse::<Expr>()?)
             }
         };

@@ -170,6 +170,11 @@ pub fn resolve(path: &PathExpr, schema: &Schema, wants_event: bool) -> syn::Resu
         return Err(syn::Error::new(path.span(), "empty module path"));
     };
     if !wants_event {
+        if matches!(last.ident.to_string().as_str(), "output" | "input") && !modules.is_empty() {
+            let p = shown(modules);
+            let msg = format!("`skip!` names a module, not an event: write `skip!({p}, value)`");
+            return Err(syn::Error::new(last.ident.span(), msg));
+        }
         let (node, layer) = resolve_module(segs, schema)?;
         return Ok(Resolved { module: node.module, layer, kind: None });
     }

@@ -1,0 +1,11 @@
+// a module without its event
+use nnsight::prelude::*;
+
+fn main() -> Result<(), nnsight::Error> {
+    let model = Gpt2::tiny()?;
+    let out = trace!(model, "Hello" => {
+        let x = save!(h[0].attn);
+    })?;
+    let _ = out;
+    Ok(())
+}

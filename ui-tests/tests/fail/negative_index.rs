@@ -1,0 +1,11 @@
+// a negative literal index
+use nnsight::prelude::*;
+
+fn main() -> Result<(), nnsight::Error> {
+    let model = Gpt2::tiny()?;
+    let out = trace!(model, "Hello" => {
+        let x = save!(h[-1].output);
+    })?;
+    let _ = out;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+// skip! names a module, not an event
+use nnsight::prelude::*;
+
+fn main() -> Result<(), nnsight::Error> {
+    let model = Gpt2::tiny()?;
+    let out = trace!(model, "Hello" => {
+        let v = Tensor::zeros(1, DType::F32, model.device())?;
+        skip!(h[0].mlp.output, v);
+    })?;
+    let _ = out;
+    Ok(())
+}
