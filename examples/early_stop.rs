@@ -9,9 +9,14 @@ mod common;
 use nnsight::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = common::Args::parse(&["model", "prompt"], "early_stop [--model DIR|HUB_ID] [--prompt TEXT]");
+    let args = common::Args::parse(
+        &["model", "prompt"],
+        "early_stop [--model DIR|HUB_ID] [--prompt TEXT]",
+    );
     let model = Gpt2::for_examples(args.get("model"))?;
-    let prompt = args.get("prompt").unwrap_or("The Eiffel Tower is in the city of");
+    let prompt = args
+        .get("prompt")
+        .unwrap_or("The Eiffel Tower is in the city of");
 
     // Cell 1: the pass ends right after block 0.
     let out = trace!(model, prompt => {

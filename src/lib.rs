@@ -17,7 +17,9 @@
 //! to module events, which fire in the order of the forward pass, whatever their order in the block.
 
 pub use nnsight_runtime::trace::{Resolve, Run, SaveId, Saved, Site, Tracer};
-pub use nnsight_runtime::{config, hooks, schema, Config, Error, Gpt2, IntoIds, Result, DEFAULT_HUB_ID};
+pub use nnsight_runtime::{
+    config, hooks, schema, Config, Error, Gpt2, IntoIds, Result, DEFAULT_HUB_ID,
+};
 
 /// Runs one forward pass of a GPT-2 with statements tied to module events:
 /// `trace!(model [as SCHEMA], INPUT => { ... })`, an expression of type `Result<_, nnsight::Error>`.

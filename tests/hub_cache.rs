@@ -26,9 +26,22 @@ fn hub_ids_come_from_the_cache_and_fail_clearly_offline() {
     assert_eq!(model.source(), "someone/tiny-gpt2");
 
     let start = std::time::Instant::now();
-    let e = Gpt2::from_pretrained("openai-community/gpt2").unwrap_err().to_string();
-    assert!(e.contains("openai-community/gpt2") && e.contains("HF_HUB_OFFLINE") && e.contains("not in the local cache"), "{e}");
-    assert!(start.elapsed().as_secs() < 5, "offline failure took {:?}", start.elapsed());
-    let e = Gpt2::from_pretrained("./no/such/dir").unwrap_err().to_string();
+    let e = Gpt2::from_pretrained("openai-community/gpt2")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("openai-community/gpt2")
+            && e.contains("HF_HUB_OFFLINE")
+            && e.contains("not in the local cache"),
+        "{e}"
+    );
+    assert!(
+        start.elapsed().as_secs() < 5,
+        "offline failure took {:?}",
+        start.elapsed()
+    );
+    let e = Gpt2::from_pretrained("./no/such/dir")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no such directory"), "{e}");
 }

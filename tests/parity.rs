@@ -14,10 +14,17 @@ fn check_prompt(model: &Gpt2, name: &str, prompt: &str) -> f32 {
     let hf = golden(name);
     let ids = model.encode(prompt).unwrap();
     let hf_ids: Vec<i64> = hf["input_ids"].flatten_all().unwrap().to_vec1().unwrap();
-    assert_eq!(ids.iter().map(|&i| i as i64).collect::<Vec<_>>(), hf_ids, "token ids of {prompt:?}");
+    assert_eq!(
+        ids.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+        hf_ids,
+        "token ids of {prompt:?}"
+    );
 
     let mut rec = OutputRecorder::default();
-    let logits = model.forward_with(&ids.into_ids(model).unwrap(), &mut rec).unwrap().unwrap();
+    let logits = model
+        .forward_with(&ids.into_ids(model).unwrap(), &mut rec)
+        .unwrap()
+        .unwrap();
     let ours: HashMap<String, Tensor> = rec.outputs.into_iter().collect();
     let mut worst = 0f32;
     let mut compared = 0;
@@ -25,16 +32,34 @@ fn check_prompt(model: &Gpt2, name: &str, prompt: &str) -> f32 {
         if key == "input_ids" {
             continue;
         }
-        let mine = ours.get(key).unwrap_or_else(|| panic!("{name}: we never produced `{key}`"));
+        let mine = ours
+            .get(key)
+            .unwrap_or_else(|| panic!("{name}: we never produced `{key}`"));
         let err = relative_error(mine, hf_tensor);
-        assert!(err <= TOLERANCE, "{name}: `{key}` differs from HF by {err:e}");
+        assert!(
+            err <= TOLERANCE,
+            "{name}: `{key}` differs from HF by {err:e}"
+        );
         worst = worst.max(err);
         compared += 1;
     }
     assert!(compared >= 150, "{name}: only {compared} tensors compared");
-    let ours_argmax: Vec<u32> = logits.argmax(candle_core::D::Minus1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-    let hf_argmax: Vec<u32> =
-        hf["lm_head"].argmax(candle_core::D::Minus1).unwrap().flatten_all().unwrap().to_dtype(DType::U32).unwrap().to_vec1().unwrap();
+    let ours_argmax: Vec<u32> = logits
+        .argmax(candle_core::D::Minus1)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let hf_argmax: Vec<u32> = hf["lm_head"]
+        .argmax(candle_core::D::Minus1)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_dtype(DType::U32)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
     assert_eq!(ours_argmax, hf_argmax, "{name}: argmax per position");
     println!("{name}: {compared} tensors, worst relative error {worst:e}");
     worst

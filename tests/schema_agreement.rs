@@ -8,7 +8,9 @@ use nnsight::schema::{events, EventKind};
 #[test]
 fn forward_fires_exactly_the_schema_events_in_order_with_schema_shapes() {
     let model = Gpt2::tiny().unwrap();
-    let ids = "The Eiffel Tower is in the city of".into_ids(&model).unwrap();
+    let ids = "The Eiffel Tower is in the city of"
+        .into_ids(&model)
+        .unwrap();
     let mut log = EventLog::default();
     model.forward_with(&ids, &mut log).unwrap().unwrap();
     let fired: Vec<_> = log.events.iter().map(|(e, _)| *e).collect();

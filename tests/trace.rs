@@ -19,7 +19,13 @@ fn model() -> Gpt2 {
 }
 
 fn bits(t: &Tensor) -> Vec<u32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect()
+    t.flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
 }
 
 #[test]
@@ -31,8 +37,15 @@ fn seed_cell_1_saves_block_0_bit_for_bit_and_stops_after_one_block() {
     })
     .unwrap();
     let mut rec = OutputRecorder::default();
-    model.forward_with(&PROMPT.into_ids(&model).unwrap(), &mut rec).unwrap();
-    let full = rec.outputs.iter().find(|(k, _)| k == "transformer.h.0").map(|(_, t)| t).unwrap();
+    model
+        .forward_with(&PROMPT.into_ids(&model).unwrap(), &mut rec)
+        .unwrap();
+    let full = rec
+        .outputs
+        .iter()
+        .find(|(k, _)| k == "transformer.h.0")
+        .map(|(_, t)| t)
+        .unwrap();
     assert_eq!(bits(out.l1.value().unwrap()), bits(full));
     assert_eq!(out.l1.value().unwrap().dims(), &[1, 10, 32]);
 }
@@ -41,13 +54,20 @@ fn seed_cell_1_saves_block_0_bit_for_bit_and_stops_after_one_block() {
 fn stop_ends_the_pass_counted_in_events() {
     let model = model();
     let tracer = nnsight::Tracer::new(&model, &nnsight::schema::SCHEMAS[0]);
-    let site = tracer.event(nnsight::schema::Module::Block, Some(0), nnsight::schema::EventKind::Output);
+    let site = tracer.event(
+        nnsight::schema::Module::Block,
+        Some(0),
+        nnsight::schema::EventKind::Output,
+    );
     tracer.stop(site);
     let run = tracer.run(PROMPT).unwrap();
     // transformer.input, wte x2, wpe x2, drop x2, then block 0's 26 events: nothing after h[0].output.
     assert_eq!(run.events_fired(), 7 + 26);
     assert!(run.logits().is_none());
-    assert_eq!(run.stopped_at().map(|e| e.path()).as_deref(), Some("h[0].output"));
+    assert_eq!(
+        run.stopped_at().map(|e| e.path()).as_deref(),
+        Some("h[0].output")
+    );
 
     let tracer = nnsight::Tracer::new(&model, &nnsight::schema::SCHEMAS[0]);
     let run = tracer.run(PROMPT).unwrap();
@@ -65,7 +85,10 @@ fn seed_cell_2_reports_the_save_past_the_stop() {
     })
     .unwrap();
     let e = out.l2.value().unwrap_err().to_string();
-    assert!(e.contains("`h[1].output` was never set") && e.contains("stopped at `h[0].output`"), "{e}");
+    assert!(
+        e.contains("`h[1].output` was never set") && e.contains("stopped at `h[0].output`"),
+        "{e}"
+    );
     assert!(format!("{}", out.l2).contains("never set"));
 }
 
@@ -90,8 +113,18 @@ fn check_against(name: &str, logits: &Tensor, blocks: &[Saved]) {
     let last = logits.i((0, 9)).unwrap();
     let err = relative_error(&last, &g[&format!("{name}.logits_last")]);
     assert!(err <= TOLERANCE, "{name}: logits differ by {err:e}");
-    let argmax: Vec<u32> = logits.i(0).unwrap().argmax(D::Minus1).unwrap().to_vec1().unwrap();
-    let hf_argmax: Vec<u32> = g[&format!("{name}.argmax")].to_dtype(DType::U32).unwrap().to_vec1().unwrap();
+    let argmax: Vec<u32> = logits
+        .i(0)
+        .unwrap()
+        .argmax(D::Minus1)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let hf_argmax: Vec<u32> = g[&format!("{name}.argmax")]
+        .to_dtype(DType::U32)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
     assert_eq!(argmax, hf_argmax, "{name}: argmax");
     for (i, saved) in blocks.iter().enumerate() {
         let err = relative_error(saved.value().unwrap(), &g[&format!("{name}.h.{i}")]);
@@ -103,7 +136,10 @@ fn check_against(name: &str, logits: &Tensor, blocks: &[Saved]) {
 fn interventions_match_hf_with_torch_hooks() {
     let model = model();
     let dev = Device::Cpu;
-    let steer = Tensor::arange(0f32, 32f32, &dev).unwrap().affine(2.0 / 31.0, -1.0).unwrap(); // linspace(-1, 1, 32)
+    let steer = Tensor::arange(0f32, 32f32, &dev)
+        .unwrap()
+        .affine(2.0 / 31.0, -1.0)
+        .unwrap(); // linspace(-1, 1, 32)
     let patch = Tensor::full(0.5f32, (1, 1, 32), &dev).unwrap();
     let skip_value = Tensor::full(0.1f32, (1, 10, 32), &dev).unwrap();
 
@@ -179,11 +215,23 @@ fn set_replaces_downstream_and_checks_shapes() {
     check_against("zero_mlp5", out.logits.value().unwrap(), &out.blocks);
 
     let wrong = Tensor::zeros((1, 9, 32), DType::F32, &Device::Cpu).unwrap();
-    let e = trace!(model, PROMPT => { set!(h[2].output = wrong); }).unwrap_err().to_string();
-    assert!(e.contains("h[2].output") && e.contains("[1, 9, 32]") && e.contains("[1, 10, 32]"), "{e}");
-    let e = trace!(model, PROMPT => { edit!(h[2].attn.output, |t| t.i((.., 0..3, ..))); }).unwrap_err().to_string();
-    assert!(e.contains("h[2].attn.output") && e.contains("[1, 3, 32]"), "{e}");
-    let e = trace!(model, PROMPT => { skip!(h[2].mlp, wrong); }).unwrap_err().to_string();
+    let e = trace!(model, PROMPT => { set!(h[2].output = wrong); })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("h[2].output") && e.contains("[1, 9, 32]") && e.contains("[1, 10, 32]"),
+        "{e}"
+    );
+    let e = trace!(model, PROMPT => { edit!(h[2].attn.output, |t| t.i((.., 0..3, ..))); })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("h[2].attn.output") && e.contains("[1, 3, 32]"),
+        "{e}"
+    );
+    let e = trace!(model, PROMPT => { skip!(h[2].mlp, wrong); })
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("h[2].mlp") && e.contains("[1, 9, 32]"), "{e}");
 }
 
@@ -213,20 +261,33 @@ fn computed_indices_are_checked_before_the_pass() {
     })
     .unwrap_err()
     .to_string();
-    assert!(e.contains("h[12].output") && e.contains("12 blocks, h[0] to h[11]"), "{e}");
+    assert!(
+        e.contains("h[12].output") && e.contains("12 blocks, h[0] to h[11]"),
+        "{e}"
+    );
     let k: i64 = -1;
-    let e = trace!(model, PROMPT => { let x = save!(h[k].output); }).unwrap_err().to_string();
+    let e = trace!(model, PROMPT => { let x = save!(h[k].output); })
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("0 or more"), "{e}");
 }
 
 #[test]
 fn schema_mismatch_and_bad_inputs_are_refused_before_running() {
     let model = model();
-    let e = trace!(model as gpt2_xl, PROMPT => { let x = save!(h[40].output); }).unwrap_err().to_string();
-    assert!(e.contains("gpt2_xl") && e.contains("48 blocks") && e.contains("12 blocks"), "{e}");
-    let e = trace!(model, "" => { let x = save!(h[0].output); }).unwrap_err().to_string();
+    let e = trace!(model as gpt2_xl, PROMPT => { let x = save!(h[40].output); })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("gpt2_xl") && e.contains("48 blocks") && e.contains("12 blocks"),
+        "{e}"
+    );
+    let e = trace!(model, "" => { let x = save!(h[0].output); })
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("empty"), "{e}");
-    let out = trace!(model as gpt2, vec![464u32, 412, 733] => { let x = save!(h[0].output); }).unwrap();
+    let out =
+        trace!(model as gpt2, vec![464u32, 412, 733] => { let x = save!(h[0].output); }).unwrap();
     assert_eq!(out.x.value().unwrap().dims(), &[1, 3, 32]);
 }
 
@@ -248,5 +309,8 @@ fn eight_threads_share_one_model() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(alone, together);
-    assert_ne!(alone[0], alone[1], "different interventions give different logits");
+    assert_ne!(
+        alone[0], alone[1],
+        "different interventions give different logits"
+    );
 }

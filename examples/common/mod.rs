@@ -12,9 +12,14 @@ impl Args {
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             let name = flag.trim_start_matches("--");
-            if flag == "--help" || flag == "-h" || !flag.starts_with("--") || !known.contains(&name) {
+            if flag == "--help" || flag == "-h" || !flag.starts_with("--") || !known.contains(&name)
+            {
                 eprintln!("usage: {usage}");
-                std::process::exit(if flag == "--help" || flag == "-h" { 0 } else { 2 });
+                std::process::exit(if flag == "--help" || flag == "-h" {
+                    0
+                } else {
+                    2
+                });
             }
             let Some(value) = it.next() else {
                 eprintln!("{flag} needs a value\nusage: {usage}");

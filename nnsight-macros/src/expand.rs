@@ -27,7 +27,10 @@ struct Rewriter {
 
 fn site(r: &Resolved) -> TokenStream {
     let module = Ident::new(&format!("{:?}", r.module), Span::call_site());
-    let kind = Ident::new(&format!("{:?}", r.kind.unwrap_or(EventKind::Input)), Span::call_site());
+    let kind = Ident::new(
+        &format!("{:?}", r.kind.unwrap_or(EventKind::Input)),
+        Span::call_site(),
+    );
     let layer = match &r.layer {
         Layer::None => quote!(::core::option::Option::<usize>::None),
         Layer::Literal(i) => {
@@ -43,7 +46,9 @@ fn site(r: &Resolved) -> TokenStream {
 fn call(kind: Kind, site: Option<TokenStream>, arg: Option<&Expr>, span: Span) -> TokenStream {
     let site = site.unwrap_or_else(|| quote!(::core::option::Option::None));
     match (kind, arg) {
-        (Kind::Save, None) => quote_spanned!(span=> __nnsight_tracer.save(#site, ::core::option::Option::None)),
+        (Kind::Save, None) => {
+            quote_spanned!(span=> __nnsight_tracer.save(#site, ::core::option::Option::None))
+        }
         (Kind::Save, Some(f)) => quote_spanned!(span=> __nnsight_tracer.save_with(#site, #f)),
         (Kind::Stop, _) => quote_spanned!(span=> __nnsight_tracer.stop(#site)),
         (Kind::Set, Some(v)) => quote_spanned!(span=> __nnsight_tracer.set(#site, &(#v))),
@@ -99,7 +104,12 @@ impl Rewriter {
                     }
                     Ok(resolved) => {
                         let tokens = call(kind, Some(site(&resolved)), args.arg.as_ref(), span);
-                        self.statements.push(Statement { kind, resolved, span, top_level });
+                        self.statements.push(Statement {
+                            kind,
+                            resolved,
+                            span,
+                            top_level,
+                        });
                         tokens
                     }
                 }
@@ -153,7 +163,9 @@ impl VisitMut for Rewriter {
 
 /// The binding a top-level `let` introduces, if it is a plain name whose value comes from a `save!`.
 fn saved_binding(stmt: &Stmt) -> Option<Ident> {
-    let Stmt::Local(local) = stmt else { return None };
+    let Stmt::Local(local) = stmt else {
+        return None;
+    };
     let init = local.init.as_ref()?;
     if !mentions(init.expr.to_token_stream(), Some(Kind::Save)) {
         return None;
@@ -174,7 +186,10 @@ fn is_statement_macro(stmt: &Stmt) -> bool {
         Stmt::Expr(Expr::Macro(m), _) => &m.mac,
         _ => return false,
     };
-    mac.path.segments.last().is_some_and(|s| Kind::from_name(&s.ident.to_string()).is_some())
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| Kind::from_name(&s.ident.to_string()).is_some())
 }
 
 fn warning(span: Span, msg: &str) -> TokenStream {
@@ -192,20 +207,39 @@ fn warning(span: Span, msg: &str) -> TokenStream {
 
 /// `trace!`'s expansion (or its errors, with as much of the expansion as still makes sense).
 pub fn expand(input: TokenStream) -> TokenStream {
-    let TraceInput { model, schema, input, body } = match syn::parse2::<TraceInput>(input) {
+    let TraceInput {
+        model,
+        schema,
+        input,
+        body,
+    } = match syn::parse2::<TraceInput>(input) {
         Ok(parsed) => parsed,
         Err(e) => return e.to_compile_error(),
     };
     let mut errors = Vec::new();
     let schema_index = match &schema {
         None => 0,
-        Some(name) => SCHEMAS.iter().position(|s| name == s.name).unwrap_or_else(|| {
-            let known: Vec<String> = SCHEMAS.iter().map(|s| format!("`{}`", s.name)).collect();
-            errors.push(syn::Error::new(name.span(), format!("unknown schema `{name}`; the schemas are {}", known.join(", "))));
-            0
-        }),
+        Some(name) => SCHEMAS
+            .iter()
+            .position(|s| name == s.name)
+            .unwrap_or_else(|| {
+                let known: Vec<String> = SCHEMAS.iter().map(|s| format!("`{}`", s.name)).collect();
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "unknown schema `{name}`; the schemas are {}",
+                        known.join(", ")
+                    ),
+                ));
+                0
+            }),
     };
-    let mut rw = Rewriter { schema: &SCHEMAS[schema_index], errors, statements: Vec::new(), top_level: false };
+    let mut rw = Rewriter {
+        schema: &SCHEMAS[schema_index],
+        errors,
+        statements: Vec::new(),
+        top_level: false,
+    };
     let mut stmts = body.stmts;
     let mut fields = Vec::new();
     for stmt in &mut stmts {
@@ -213,7 +247,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
         rw.top_level = is_statement_macro(stmt);
         rw.visit_stmt_mut(stmt);
     }
-    let warnings: Vec<TokenStream> = lint::after_stop(&rw.statements, rw.schema).iter().map(|(span, msg)| warning(*span, msg)).collect();
+    let warnings: Vec<TokenStream> = lint::after_stop(&rw.statements, rw.schema)
+        .iter()
+        .map(|(span, msg)| warning(*span, msg))
+        .collect();
     let errors = rw.errors.into_iter().reduce(|mut a, b| {
         a.combine(b);
         a

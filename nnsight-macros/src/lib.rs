@@ -23,7 +23,9 @@ pub fn trace(input: TokenStream) -> TokenStream {
 
 fn outside(name: &str) -> TokenStream {
     let msg = format!("`{name}!` can only be used inside a `trace!` block: trace!(model, \"prompt\" => {{ ... }})");
-    syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error().into()
+    syn::Error::new(proc_macro2::Span::call_site(), msg)
+        .to_compile_error()
+        .into()
 }
 
 /// Inside `trace!`: keeps the value at a module event.

@@ -38,7 +38,9 @@ pub fn after_stop(statements: &[Statement], schema: &Schema) -> Vec<(Span, Strin
         .filter(|s| s.kind == Kind::Stop && s.top_level)
         .filter_map(|s| Some((position(s, &index)?, s)))
         .min_by_key(|(pos, _)| *pos);
-    let Some((stop_pos, stop)) = stop else { return Vec::new() };
+    let Some((stop_pos, stop)) = stop else {
+        return Vec::new();
+    };
     statements
         .iter()
         .filter(|s| s.kind != Kind::Stop)

@@ -23,20 +23,42 @@ impl syn::parse::Parse for TraceInput {
         // `model as gpt2_xl` parses as a cast expression: take it apart.
         let (model, schema) = match input.parse::<Expr>()? {
             Expr::Cast(cast) => match &*cast.ty {
-                syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => (*cast.expr, p.path.get_ident().cloned()),
-                other => return Err(syn::Error::new(other.span(), "expected a schema name after `as`, like `gpt2_xl`")),
+                syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                    (*cast.expr, p.path.get_ident().cloned())
+                }
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "expected a schema name after `as`, like `gpt2_xl`",
+                    ))
+                }
             },
             model => (model, None),
         };
-        input.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` after the model: `trace!(model, \"prompt\" => { ... })`"))?;
+        input.parse::<Token![,]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected `,` after the model: `trace!(model, \"prompt\" => { ... })`",
+            )
+        })?;
         let prompt: Expr = input.parse()?;
-        input.parse::<Token![=>]>().map_err(|e| syn::Error::new(e.span(), "expected `=>` after the input: `trace!(model, \"prompt\" => { ... })`"))?;
+        input.parse::<Token![=>]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected `=>` after the input: `trace!(model, \"prompt\" => { ... })`",
+            )
+        })?;
         let body: Block = input.parse()?;
         input.parse::<Option<Token![,]>>()?;
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the trace's block"));
         }
-        Ok(TraceInput { model, schema, input: prompt, body })
+        Ok(TraceInput {
+            model,
+            schema,
+            input: prompt,
+            body,
+        })
     }
 }
 
@@ -58,7 +80,10 @@ impl PathExpr {
     /// The span of the whole path.
     pub fn span(&self) -> Span {
         let first = self.segments.first().map(|s| s.ident.span());
-        let last = self.segments.last().map(|s| s.index.as_ref().map_or(s.ident.span(), |(sp, _)| *sp));
+        let last = self
+            .segments
+            .last()
+            .map(|s| s.index.as_ref().map_or(s.ident.span(), |(sp, _)| *sp));
         match (first, last) {
             (Some(a), Some(b)) => a.join(b).unwrap_or(a),
             _ => Span::call_site(),
@@ -67,7 +92,9 @@ impl PathExpr {
 }
 
 fn parse_segment(input: ParseStream) -> syn::Result<Segment> {
-    let ident = input.call(Ident::parse_any).map_err(|e| syn::Error::new(e.span(), "expected a module path, like `h[0].output`"))?;
+    let ident = input
+        .call(Ident::parse_any)
+        .map_err(|e| syn::Error::new(e.span(), "expected a module path, like `h[0].output`"))?;
     let index = if input.peek(syn::token::Bracket) {
         let content;
         let bracket = bracketed!(content in input);
@@ -157,17 +184,22 @@ pub struct StatementArgs {
 
 /// Parses the tokens inside `save!(...)` etc.
 pub fn parse_statement(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<StatementArgs> {
-    let usage = |e: syn::Error| {
-        syn::Error::new(e.span(), format!("{}; expected {}", e, kind.usage()))
-    };
+    let usage =
+        |e: syn::Error| syn::Error::new(e.span(), format!("{}; expected {}", e, kind.usage()));
     let parser = |input: ParseStream| -> syn::Result<StatementArgs> {
         if input.is_empty() {
-            return Err(syn::Error::new(span, format!("`{}!` needs a module path", kind.name())));
+            return Err(syn::Error::new(
+                span,
+                format!("`{}!` needs a module path", kind.name()),
+            ));
         }
         let path = parse_path(input)?;
         // At the end of the tokens syn can only point at the whole `trace!`; the statement is the better place.
         let more = |what: &str| match input.is_empty() {
-            true => Err(syn::Error::new(span, format!("`{}!` needs {what}", kind.name()))),
+            true => Err(syn::Error::new(
+                span,
+                format!("`{}!` needs {what}", kind.name()),
+            )),
             false => Ok(()),
         };
         let arg = match kind {
@@ -180,7 +212,11 @@ pub fn parse_statement(kind: Kind, tokens: TokenStream, span: Span) -> syn::Resu
             }
             Kind::Save if input.is_empty() => None,
             Kind::Save | Kind::Edit | Kind::Skip => {
-                more(if kind == Kind::Skip { "`, value` after the module" } else { "`, |t| ...` after the path" })?;
+                more(if kind == Kind::Skip {
+                    "`, value` after the module"
+                } else {
+                    "`, |t| ...` after the path"
+                })?;
                 input.parse::<Token![,]>()?;
                 more("an expression after `,`")?;
                 Some(input.parse::<Expr>()?)

@@ -72,7 +72,11 @@ fn closest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&
 }
 
 fn list(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The modules a path may start with: the roots, and `transformer`'s children (the prefix is optional).
@@ -87,7 +91,9 @@ fn shown(segments: &[Segment]) -> String {
     let parts: Vec<String> = segments
         .iter()
         .map(|s| match &s.index {
-            Some((_, Expr::Lit(l))) => format!("{}[{}]", s.ident, quote::ToTokens::to_token_stream(&l.lit)),
+            Some((_, Expr::Lit(l))) => {
+                format!("{}[{}]", s.ident, quote::ToTokens::to_token_stream(&l.lit))
+            }
             Some(_) => format!("{}[i]", s.ident),
             None => s.ident.to_string(),
         })
@@ -95,11 +101,19 @@ fn shown(segments: &[Segment]) -> String {
     parts.join(".")
 }
 
-fn unknown(seg: &Segment, names: &[&str], parent: Option<(&str, &Node)>, schema: &Schema) -> syn::Error {
+fn unknown(
+    seg: &Segment,
+    names: &[&str],
+    parent: Option<(&str, &Node)>,
+    schema: &Schema,
+) -> syn::Error {
     let name = seg.ident.to_string();
     let place = match parent {
         Some((path, node)) => format!("`{path}` ({})", node.class),
-        None => format!("{} (paths start at `transformer`, `lm_head`, or a child of `transformer`)", schema.name),
+        None => format!(
+            "{} (paths start at `transformer`, `lm_head`, or a child of `transformer`)",
+            schema.name
+        ),
     };
     let mut msg = format!("no module `{name}` in {place}; it has {}", list(names));
     if let Some(best) = closest(&name, names.iter().copied()) {
@@ -110,22 +124,47 @@ fn unknown(seg: &Segment, names: &[&str], parent: Option<(&str, &Node)>, schema:
 
 fn index_of(seg: &Segment, node: &Node, schema: &Schema) -> syn::Result<Layer> {
     let n = schema.n_layer;
-    let range = format!("{} has {n} blocks, h[0] to h[{}]", schema.name, n.saturating_sub(1));
+    let range = format!(
+        "{} has {n} blocks, h[0] to h[{}]",
+        schema.name,
+        n.saturating_sub(1)
+    );
     match (&seg.index, node.indexed) {
         (None, false) => Ok(Layer::None),
-        (None, true) => Err(syn::Error::new(seg.ident.span(), format!("`{}` is a list of blocks: write `{}[i]` ({range})", node.name, node.name))),
-        (Some((span, _)), false) => Err(syn::Error::new(*span, format!("`{}` is a single module and takes no index", node.name))),
+        (None, true) => Err(syn::Error::new(
+            seg.ident.span(),
+            format!(
+                "`{}` is a list of blocks: write `{}[i]` ({range})",
+                node.name, node.name
+            ),
+        )),
+        (Some((span, _)), false) => Err(syn::Error::new(
+            *span,
+            format!("`{}` is a single module and takes no index", node.name),
+        )),
         (Some((_, expr)), true) => match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => {
-                let i: usize = int.base10_parse().map_err(|_| syn::Error::new(int.span(), format!("not a block index: {range}")))?;
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(int), ..
+            }) => {
+                let i: usize = int.base10_parse().map_err(|_| {
+                    syn::Error::new(int.span(), format!("not a block index: {range}"))
+                })?;
                 if i >= n {
-                    return Err(syn::Error::new(int.span(), format!("index {i} is out of range: {range}")));
+                    return Err(syn::Error::new(
+                        int.span(),
+                        format!("index {i} is out of range: {range}"),
+                    ));
                 }
                 Ok(Layer::Literal(i))
             }
-            Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), .. }) | Expr::Lit(_) => {
-                Err(syn::Error::new(expr.span(), format!("not a block index: {range}")))
-            }
+            Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Neg(_),
+                ..
+            })
+            | Expr::Lit(_) => Err(syn::Error::new(
+                expr.span(),
+                format!("not a block index: {range}"),
+            )),
             other => Ok(Layer::Computed(other.clone())),
         },
     }
@@ -140,15 +179,23 @@ fn resolve_module(segments: &[Segment], schema: &Schema) -> syn::Result<(&'stati
         let next = match node {
             None => {
                 let choices = top_level();
-                choices.iter().copied().find(|n| n.name == name).ok_or_else(|| {
-                    let names: Vec<&str> = choices.iter().map(|n| n.name).collect();
-                    unknown(seg, &names, None, schema)
-                })?
+                choices
+                    .iter()
+                    .copied()
+                    .find(|n| n.name == name)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = choices.iter().map(|n| n.name).collect();
+                        unknown(seg, &names, None, schema)
+                    })?
             }
             Some(parent) => parent.child(&name).ok_or_else(|| {
                 let names: Vec<&str> = parent.children.iter().map(|n| n.name).collect();
                 if names.is_empty() {
-                    let msg = format!("`{}` ({}) has no child modules; a path ends in `.output` or `.input`", shown(&segments[..i]), parent.class);
+                    let msg = format!(
+                        "`{}` ({}) has no child modules; a path ends in `.output` or `.input`",
+                        shown(&segments[..i]),
+                        parent.class
+                    );
                     return syn::Error::new(seg.ident.span(), msg);
                 }
                 unknown(seg, &names, Some((&shown(&segments[..i]), parent)), schema)
@@ -160,7 +207,8 @@ fn resolve_module(segments: &[Segment], schema: &Schema) -> syn::Result<(&'stati
         }
         node = Some(next);
     }
-    node.map(|n| (n, layer)).ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "empty module path"))
+    node.map(|n| (n, layer))
+        .ok_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "empty module path"))
 }
 
 /// Resolves a statement's path. `wants_event`: the path ends in `.output` or `.input`.
@@ -176,7 +224,11 @@ pub fn resolve(path: &PathExpr, schema: &Schema, wants_event: bool) -> syn::Resu
             return Err(syn::Error::new(last.ident.span(), msg));
         }
         let (node, layer) = resolve_module(segs, schema)?;
-        return Ok(Resolved { module: node.module, layer, kind: None });
+        return Ok(Resolved {
+            module: node.module,
+            layer,
+            kind: None,
+        });
     }
     let event_name = last.ident.to_string();
     let kind = match event_name.as_str() {
@@ -188,16 +240,27 @@ pub fn resolve(path: &PathExpr, schema: &Schema, wants_event: bool) -> syn::Resu
         // Either a module with its event left out (`h[0].attn`), or a misspelt event (`h[0].outptu`).
         if resolve_module(segs, schema).is_ok() {
             let p = shown(segs);
-            return Err(syn::Error::new(path.span(), format!("`{p}` is a module: add the event, `{p}.output` or `{p}.input`")));
+            return Err(syn::Error::new(
+                path.span(),
+                format!("`{p}` is a module: add the event, `{p}.output` or `{p}.input`"),
+            ));
         }
         if !modules.is_empty() {
             let (node, _) = resolve_module(modules, schema)?;
             let children: Vec<&str> = node.children.iter().map(|n| n.name).collect();
             let event_like = closest(&event_name, ["output", "input"]);
             if let (None, Some(_)) = (event_like, closest(&event_name, children.iter().copied())) {
-                return Err(unknown(last, &children, Some((&shown(modules), node)), schema));
+                return Err(unknown(
+                    last,
+                    &children,
+                    Some((&shown(modules), node)),
+                    schema,
+                ));
             }
-            let mut msg = format!("expected `output` or `input` after `{}`, found `{event_name}`", shown(modules));
+            let mut msg = format!(
+                "expected `output` or `input` after `{}`, found `{event_name}`",
+                shown(modules)
+            );
             if let Some(best) = event_like {
                 msg.push_str(&format!("\nhelp: did you mean `{best}`?"));
             }
@@ -206,10 +269,17 @@ pub fn resolve(path: &PathExpr, schema: &Schema, wants_event: bool) -> syn::Resu
         resolve_module(segs, schema)?;
     }
     if let Some((span, _)) = &last.index {
-        return Err(syn::Error::new(*span, format!("the event `{event_name}` takes no index")));
+        return Err(syn::Error::new(
+            *span,
+            format!("the event `{event_name}` takes no index"),
+        ));
     }
     let (node, layer) = resolve_module(modules, schema)?;
-    Ok(Resolved { module: node.module, layer, kind })
+    Ok(Resolved {
+        module: node.module,
+        layer,
+        kind,
+    })
 }
 
 #[cfg(test)]
@@ -222,25 +292,53 @@ mod tests {
         let gpt2 = nnsight_schema::schema("gpt2").ok_or("no gpt2")?;
         let tokens: proc_macro2::TokenStream = src.parse().map_err(|e| format!("{e:?}"))?;
         let args = parse_statement(kind, tokens, Span::call_site()).map_err(|e| e.to_string())?;
-        resolve(&args.path, gpt2, kind.wants_event()).map(|r| r.display()).map_err(|e| e.to_string())
+        resolve(&args.path, gpt2, kind.wants_event())
+            .map(|r| r.display())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn valid_paths() {
-        assert_eq!(try_resolve("transformer.h[3].attn.c_attn.output", Kind::Save).as_deref(), Ok("h[3].attn.c_attn.output"));
-        assert_eq!(try_resolve("h[0].output", Kind::Save).as_deref(), Ok("h[0].output"));
-        assert_eq!(try_resolve("lm_head.output", Kind::Stop).as_deref(), Ok("lm_head.output"));
-        assert_eq!(try_resolve("transformer.input", Kind::Save).as_deref(), Ok("transformer.input"));
-        assert_eq!(try_resolve("h[i].mlp.output", Kind::Save).as_deref(), Ok("h[i].mlp.output"));
-        assert_eq!(try_resolve("h[4].mlp, x", Kind::Skip).as_deref(), Ok("h[4].mlp"));
+        assert_eq!(
+            try_resolve("transformer.h[3].attn.c_attn.output", Kind::Save).as_deref(),
+            Ok("h[3].attn.c_attn.output")
+        );
+        assert_eq!(
+            try_resolve("h[0].output", Kind::Save).as_deref(),
+            Ok("h[0].output")
+        );
+        assert_eq!(
+            try_resolve("lm_head.output", Kind::Stop).as_deref(),
+            Ok("lm_head.output")
+        );
+        assert_eq!(
+            try_resolve("transformer.input", Kind::Save).as_deref(),
+            Ok("transformer.input")
+        );
+        assert_eq!(
+            try_resolve("h[i].mlp.output", Kind::Save).as_deref(),
+            Ok("h[i].mlp.output")
+        );
+        assert_eq!(
+            try_resolve("h[4].mlp, x", Kind::Skip).as_deref(),
+            Ok("h[4].mlp")
+        );
     }
 
     #[test]
     fn mistakes() {
         let e = try_resolve("h[0].atn.output", Kind::Save).unwrap_err();
-        assert!(e.contains("no module `atn`") && e.contains("did you mean `attn`?") && e.contains("`ln_1`, `attn`, `ln_2`, `mlp`"), "{e}");
+        assert!(
+            e.contains("no module `atn`")
+                && e.contains("did you mean `attn`?")
+                && e.contains("`ln_1`, `attn`, `ln_2`, `mlp`"),
+            "{e}"
+        );
         let e = try_resolve("h[0].outptu", Kind::Save).unwrap_err();
-        assert!(e.contains("expected `output` or `input`") && e.contains("did you mean `output`?"), "{e}");
+        assert!(
+            e.contains("expected `output` or `input`") && e.contains("did you mean `output`?"),
+            "{e}"
+        );
         let e = try_resolve("h[12].output", Kind::Save).unwrap_err();
         assert!(e.contains("gpt2 has 12 blocks, h[0] to h[11]"), "{e}");
         let e = try_resolve("h.output", Kind::Save).unwrap_err();

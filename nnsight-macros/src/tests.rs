@@ -10,12 +10,17 @@ fn expand_str(src: &str) -> String {
 }
 
 fn errors(out: &str) -> Vec<String> {
-    out.split("compile_error !").skip(1).map(|s| s.split(')').next().unwrap_or("").to_string()).collect()
+    out.split("compile_error !")
+        .skip(1)
+        .map(|s| s.split(')').next().unwrap_or("").to_string())
+        .collect()
 }
 
 #[test]
 fn seed_cell_expands_to_registrations() {
-    let out = expand_str(r#"model, "The Eiffel Tower" => { let l1 = save!(h[0].output); stop!(h[0].output); }"#);
+    let out = expand_str(
+        r#"model, "The Eiffel Tower" => { let l1 = save!(h[0].output); stop!(h[0].output); }"#,
+    );
     assert!(out.contains("Module :: Block"), "{out}");
     assert!(out.contains("save ("), "{out}");
     assert!(out.contains("stop ("), "{out}");
@@ -28,28 +33,49 @@ fn seed_cell_expands_to_registrations() {
 fn save_after_stop_warns_once() {
     let out = expand_str(r#"model, "x" => { let l2 = save!(h[1].output); stop!(h[0].output); }"#);
     assert_eq!(out.matches("deprecated").count(), 1, "{out}");
-    assert!(out.contains("`h[1].output` comes after the stop at `h[0].output`"), "{out}");
+    assert!(
+        out.contains("`h[1].output` comes after the stop at `h[0].output`"),
+        "{out}"
+    );
 }
 
 #[test]
 fn no_warning_inside_the_stopped_module_or_for_conditional_stops() {
-    let out = expand_str(r#"model, "x" => { let a = save!(h[0].attn.output); let b = save!(h[0].output); stop!(h[0].output); }"#);
+    let out = expand_str(
+        r#"model, "x" => { let a = save!(h[0].attn.output); let b = save!(h[0].output); stop!(h[0].output); }"#,
+    );
     assert!(!out.contains("deprecated"), "{out}");
-    let out = expand_str(r#"model, "x" => { let a = save!(h[3].output); if cond { stop!(h[0].output); } for i in 0..2 { stop!(h[1].output); } }"#);
+    let out = expand_str(
+        r#"model, "x" => { let a = save!(h[3].output); if cond { stop!(h[0].output); } for i in 0..2 { stop!(h[1].output); } }"#,
+    );
     assert!(!out.contains("deprecated"), "{out}");
 }
 
 #[test]
 fn every_mistake_once() {
-    let out = expand_str(r#"model, "x" => { let a = save!(h[0].atn.output); let b = save!(h[12].output); stop!(h[0].outptu); let c = save!(h[1].output); }"#);
+    let out = expand_str(
+        r#"model, "x" => { let a = save!(h[0].atn.output); let b = save!(h[12].output); stop!(h[0].outptu); let c = save!(h[1].output); }"#,
+    );
     let errs = errors(&out);
     assert_eq!(errs.len(), 3, "{errs:#?}");
-    assert!(out.contains("pub a") && out.contains("pub b") && out.contains("pub c"), "bindings still declared: {out}");
+    assert!(
+        out.contains("pub a") && out.contains("pub b") && out.contains("pub c"),
+        "bindings still declared: {out}"
+    );
 }
 
 #[test]
 fn malformed_input_gives_an_error_not_a_panic() {
-    for src in ["", "model", "model,", "model, \"x\"", "model, \"x\" =>", "model \"x\" => {}", "model as 3, \"x\" => {}", "model as gpt3, \"x\" => {}"] {
+    for src in [
+        "",
+        "model",
+        "model,",
+        "model, \"x\"",
+        "model, \"x\" =>",
+        "model \"x\" => {}",
+        "model as 3, \"x\" => {}",
+        "model as gpt3, \"x\" => {}",
+    ] {
         let out = expand_str(src);
         assert!(out.contains("compile_error"), "{src:?} -> {out}");
     }
@@ -98,13 +124,58 @@ const SEEDS: &[&str] = &[
 ];
 
 const VOCAB: &[&str] = &[
-    "save", "stop", "set", "edit", "skip", "!", "h", "[", "]", "(", ")", "{", "}", ".", ",", "=", "=>", "output", "input", "0",
-    "12", "-1", "999999999999999999999999", "as", "gpt2", "|", "t", "let", "x", ";", "transformer", "lm_head", "attn", "mlp",
-    "\"s\"", "if", "for", "in", "..", "_", "'a", "#", "::", "1.5", "-", "*",
+    "save",
+    "stop",
+    "set",
+    "edit",
+    "skip",
+    "!",
+    "h",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{",
+    "}",
+    ".",
+    ",",
+    "=",
+    "=>",
+    "output",
+    "input",
+    "0",
+    "12",
+    "-1",
+    "999999999999999999999999",
+    "as",
+    "gpt2",
+    "|",
+    "t",
+    "let",
+    "x",
+    ";",
+    "transformer",
+    "lm_head",
+    "attn",
+    "mlp",
+    "\"s\"",
+    "if",
+    "for",
+    "in",
+    "..",
+    "_",
+    "'a",
+    "#",
+    "::",
+    "1.5",
+    "-",
+    "*",
 ];
 
 fn no_panic(src: &str) -> bool {
-    let Ok(tokens) = src.parse::<TokenStream>() else { return false };
+    let Ok(tokens) = src.parse::<TokenStream>() else {
+        return false;
+    };
     let result = std::panic::catch_unwind(|| expand(tokens));
     assert!(result.is_ok(), "expand panicked on: {src}");
     true
@@ -121,7 +192,12 @@ fn expansion_never_panics_on_random_or_mutated_tokens() {
                 tokens.push(VOCAB[rng.below(VOCAB.len())].to_string());
             }
         } else {
-            flatten(SEEDS[rng.below(SEEDS.len())].parse().expect("seed tokenizes"), &mut tokens);
+            flatten(
+                SEEDS[rng.below(SEEDS.len())]
+                    .parse()
+                    .expect("seed tokenizes"),
+                &mut tokens,
+            );
             for _ in 0..1 + rng.below(4) {
                 let at = rng.below(tokens.len().max(1));
                 match rng.below(4) {
@@ -129,7 +205,9 @@ fn expansion_never_panics_on_random_or_mutated_tokens() {
                         tokens.remove(at);
                     }
                     1 => tokens.insert(at, VOCAB[rng.below(VOCAB.len())].to_string()),
-                    2 if !tokens.is_empty() => tokens[at] = VOCAB[rng.below(VOCAB.len())].to_string(),
+                    2 if !tokens.is_empty() => {
+                        tokens[at] = VOCAB[rng.below(VOCAB.len())].to_string()
+                    }
                     _ if tokens.len() > 1 => {
                         let other = rng.below(tokens.len());
                         tokens.swap(at, other);

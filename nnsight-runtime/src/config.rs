@@ -66,32 +66,54 @@ pub enum Activation {
 impl Config {
     /// Parses and checks a `config.json` (`path` only names the file in errors).
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let bad = |reason: String| Error::Config { path: path.to_path_buf(), reason };
-        let cfg: Config = serde_json::from_str(text).map_err(|e| bad(format!("malformed config.json: {e}")))?;
+        let bad = |reason: String| Error::Config {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let cfg: Config =
+            serde_json::from_str(text).map_err(|e| bad(format!("malformed config.json: {e}")))?;
         match cfg.model_type.as_deref() {
             Some("gpt2") | None => {}
-            Some(other) => return Err(bad(format!("model_type is `{other}`, not `gpt2`: only GPT-2 models are supported"))),
+            Some(other) => {
+                return Err(bad(format!(
+                    "model_type is `{other}`, not `gpt2`: only GPT-2 models are supported"
+                )))
+            }
         }
         cfg.activation().map_err(bad)?;
         if cfg.reorder_and_upcast_attn {
             return Err(bad("reorder_and_upcast_attn = true is not supported".into()));
         }
-        let zero = [("vocab_size", cfg.vocab_size), ("n_positions", cfg.n_positions), ("n_embd", cfg.n_embd), ("n_head", cfg.n_head)];
+        let zero = [
+            ("vocab_size", cfg.vocab_size),
+            ("n_positions", cfg.n_positions),
+            ("n_embd", cfg.n_embd),
+            ("n_head", cfg.n_head),
+        ];
         if let Some((name, _)) = zero.iter().find(|(_, v)| *v == 0) {
             return Err(bad(format!("{name} is 0")));
         }
         if cfg.n_inner.is_some_and(|n| n != 4 * cfg.n_embd) {
-            return Err(bad(format!("n_inner {:?} is not 4 * n_embd: GPT-2's MLP is 4x wide", cfg.n_inner)));
+            return Err(bad(format!(
+                "n_inner {:?} is not 4 * n_embd: GPT-2's MLP is 4x wide",
+                cfg.n_inner
+            )));
         }
         if cfg.n_embd % cfg.n_head != 0 {
-            return Err(bad(format!("n_embd {} is not a multiple of n_head {}", cfg.n_embd, cfg.n_head)));
+            return Err(bad(format!(
+                "n_embd {} is not a multiple of n_head {}",
+                cfg.n_embd, cfg.n_head
+            )));
         }
         Ok(cfg)
     }
 
     /// Reads and checks `dir/config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_json(&text, path)
     }
 

@@ -65,7 +65,9 @@ pub enum Error {
     #[error("bad input: {0}")]
     Input(String),
     /// A trace was checked against a schema that the model does not match.
-    #[error("this trace was checked against schema `{schema}` ({expected}), but the model has {found}")]
+    #[error(
+        "this trace was checked against schema `{schema}` ({expected}), but the model has {found}"
+    )]
     SchemaMismatch {
         /// The schema's name.
         schema: &'static str,
@@ -111,7 +113,10 @@ pub enum Error {
 impl Error {
     /// Wraps a candle error with the place it happened.
     pub fn tensor(context: impl Into<String>, source: candle_core::Error) -> Self {
-        Error::Tensor { context: context.into(), source }
+        Error::Tensor {
+            context: context.into(),
+            source,
+        }
     }
 }
 

@@ -73,7 +73,10 @@ struct Conv1D {
 
 impl Conv1D {
     fn load(w: &WeightFile, name: &str, n_in: usize, n_out: usize) -> Result<Self, Error> {
-        Ok(Conv1D { weight: w.get(&format!("{name}.weight"), &[n_in, n_out])?, bias: w.get(&format!("{name}.bias"), &[n_out])? })
+        Ok(Conv1D {
+            weight: w.get(&format!("{name}.weight"), &[n_in, n_out])?,
+            bias: w.get(&format!("{name}.bias"), &[n_out])?,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -83,7 +86,10 @@ impl Conv1D {
         if let Some(last) = out_dims.last_mut() {
             *last = n_out;
         }
-        x.reshape((rows, n_in))?.matmul(&self.weight)?.broadcast_add(&self.bias)?.reshape(out_dims)
+        x.reshape((rows, n_in))?
+            .matmul(&self.weight)?
+            .broadcast_add(&self.bias)?
+            .reshape(out_dims)
     }
 }
 
@@ -115,9 +121,17 @@ pub struct Gpt2 {
 
 impl Gpt2 {
     /// Builds the model from a weights file whose keys follow the hub's layout (after any prefix).
-    pub(crate) fn load(w: &WeightFile, cfg: Config, tokenizer: tokenizers::Tokenizer, source: String) -> Result<Self, Error> {
+    pub(crate) fn load(
+        w: &WeightFile,
+        cfg: Config,
+        tokenizer: tokenizers::Tokenizer,
+        source: String,
+    ) -> Result<Self, Error> {
         let d = cfg.n_embd;
-        let activation = cfg.activation().map_err(|reason| Error::Config { path: w.path().into(), reason })?;
+        let activation = cfg.activation().map_err(|reason| Error::Config {
+            path: w.path().into(),
+            reason,
+        })?;
         let blocks = (0..cfg.n_layer)
             .map(|i| {
                 let p = format!("h.{i}");
@@ -173,7 +187,11 @@ impl Gpt2 {
     }
 
     /// A forward pass that fires `hooks` at every module event. `Ok(None)` when a hook stopped the pass.
-    pub fn forward_with<H: Hooks + ?Sized>(&self, ids: &Tensor, hooks: &mut H) -> Result<Option<Tensor>, Error> {
+    pub fn forward_with<H: Hooks + ?Sized>(
+        &self,
+        ids: &Tensor,
+        hooks: &mut H,
+    ) -> Result<Option<Tensor>, Error> {
         self.check_ids(ids)?;
         match self.lm(hooks, ids) {
             Ok(logits) => Ok(Some(logits)),
@@ -187,7 +205,10 @@ impl Gpt2 {
     pub fn check_ids(&self, ids: &Tensor) -> Result<(), Error> {
         let bad = |reason: String| Err(Error::Input(reason));
         let &[batch, seq] = ids.dims() else {
-            return bad(format!("token ids must be [batch, seq], got shape {:?}", ids.dims()));
+            return bad(format!(
+                "token ids must be [batch, seq], got shape {:?}",
+                ids.dims()
+            ));
         };
         if ids.dtype() != DType::U32 {
             return bad(format!("token ids must be u32, got {:?}", ids.dtype()));
@@ -206,8 +227,12 @@ impl Gpt2 {
 
     /// `GPT2LMHeadModel.forward`: the transformer, then the tied head.
     fn lm<H: Hooks + ?Sized>(&self, hooks: &mut H, ids: &Tensor) -> Step {
-        let hidden = module(hooks, Module::Transformer, None, ids.clone(), |h, ids| self.transformer(h, ids))?;
-        module(hooks, Module::LmHead, None, hidden, |_, x| self.lm_head(x).at(Module::LmHead, None))
+        let hidden = module(hooks, Module::Transformer, None, ids.clone(), |h, ids| {
+            self.transformer(h, ids)
+        })?;
+        module(hooks, Module::LmHead, None, hidden, |_, x| {
+            self.lm_head(x).at(Module::LmHead, None)
+        })
     }
 
     /// The tied head: `x @ wte^T`.
@@ -216,7 +241,9 @@ impl Gpt2 {
         if let Some(last) = dims.last_mut() {
             *last = self.cfg.vocab_size;
         }
-        x.reshape((x.elem_count() / self.cfg.n_embd, self.cfg.n_embd))?.matmul(&self.wte.t()?)?.reshape(dims)
+        x.reshape((x.elem_count() / self.cfg.n_embd, self.cfg.n_embd))?
+            .matmul(&self.wte.t()?)?
+            .reshape(dims)
     }
 
     /// `GPT2Model.forward`: embeddings, blocks, final norm.
@@ -225,51 +252,98 @@ impl Gpt2 {
             let mut dims = ids.dims().to_vec();
             dims.push(self.cfg.n_embd);
             self.check_vocab_for(ids, table, m)?;
-            table.index_select(&ids.flatten_all().at(m, None)?, 0).and_then(|t| t.reshape(dims)).at(m, None)
+            table
+                .index_select(&ids.flatten_all().at(m, None)?, 0)
+                .and_then(|t| t.reshape(dims))
+                .at(m, None)
         };
         let seq = ids.dim(D::Minus1).at(Module::Transformer, None)?;
-        let tokens = module(hooks, Module::Wte, None, ids.clone(), |_, ids| embed(&self.wte, ids, Module::Wte))?;
-        let position_ids = Tensor::arange(0u32, seq as u32, self.device()).and_then(|t| t.unsqueeze(0)).at(Module::Wpe, None)?;
-        let positions = module(hooks, Module::Wpe, None, position_ids, |_, p| embed(&self.wpe, p, Module::Wpe))?;
+        let tokens = module(hooks, Module::Wte, None, ids.clone(), |_, ids| {
+            embed(&self.wte, ids, Module::Wte)
+        })?;
+        let position_ids = Tensor::arange(0u32, seq as u32, self.device())
+            .and_then(|t| t.unsqueeze(0))
+            .at(Module::Wpe, None)?;
+        let positions = module(hooks, Module::Wpe, None, position_ids, |_, p| {
+            embed(&self.wpe, p, Module::Wpe)
+        })?;
         let x = tokens.broadcast_add(&positions).at(Module::Drop, None)?;
         let mut x = module(hooks, Module::Drop, None, x, |_, x| Ok(x.clone()))?;
         let mask = causal_mask(seq, self.device()).at(Module::Transformer, None)?;
         for (i, block) in self.blocks.iter().enumerate() {
-            x = module(hooks, Module::Block, Some(i), x, |h, x| self.block(h, block, i, x, &mask))?;
+            x = module(hooks, Module::Block, Some(i), x, |h, x| {
+                self.block(h, block, i, x, &mask)
+            })?;
         }
-        module(hooks, Module::LnF, None, x, |_, x| self.ln_f.forward(x).at(Module::LnF, None))
+        module(hooks, Module::LnF, None, x, |_, x| {
+            self.ln_f.forward(x).at(Module::LnF, None)
+        })
     }
 
     /// Ids handed to an embedding by a hook are checked like the model's input.
     fn check_vocab_for(&self, ids: &Tensor, table: &Tensor, m: Module) -> Step<()> {
         let rows = table.dim(0).at(m, None)?;
-        let max = ids.flatten_all().and_then(|t| t.max(0)).and_then(|t| t.to_scalar::<u32>()).at(m, None)?;
+        let max = ids
+            .flatten_all()
+            .and_then(|t| t.max(0))
+            .and_then(|t| t.to_scalar::<u32>())
+            .at(m, None)?;
         if max as usize >= rows {
             let reason = format!("index {max} is outside the embedding's {rows} rows");
-            return Err(Interrupt::Error(Error::Input(format!("{}: {reason}", module_path(m, None)))));
+            return Err(Interrupt::Error(Error::Input(format!(
+                "{}: {reason}",
+                module_path(m, None)
+            ))));
         }
         Ok(())
     }
 
     /// `GPT2Block.forward`: pre-norm attention and MLP, each added to the residual stream.
-    fn block<H: Hooks + ?Sized>(&self, hooks: &mut H, w: &Block, i: usize, x: &Tensor, mask: &Tensor) -> Step {
+    fn block<H: Hooks + ?Sized>(
+        &self,
+        hooks: &mut H,
+        w: &Block,
+        i: usize,
+        x: &Tensor,
+        mask: &Tensor,
+    ) -> Step {
         let l = Some(i);
-        let a = module(hooks, Module::Ln1, l, x.clone(), |_, x| w.ln_1.forward(x).at(Module::Ln1, l))?;
-        let a = module(hooks, Module::Attn, l, a, |h, x| self.attention(h, w, i, x, mask))?;
+        let a = module(hooks, Module::Ln1, l, x.clone(), |_, x| {
+            w.ln_1.forward(x).at(Module::Ln1, l)
+        })?;
+        let a = module(hooks, Module::Attn, l, a, |h, x| {
+            self.attention(h, w, i, x, mask)
+        })?;
         let x = (a + x).at(Module::Block, l)?;
-        let m = module(hooks, Module::Ln2, l, x.clone(), |_, x| w.ln_2.forward(x).at(Module::Ln2, l))?;
+        let m = module(hooks, Module::Ln2, l, x.clone(), |_, x| {
+            w.ln_2.forward(x).at(Module::Ln2, l)
+        })?;
         let m = module(hooks, Module::Mlp, l, m, |h, x| self.mlp(h, w, i, x))?;
         (m + x).at(Module::Block, l)
     }
 
     /// `GPT2Attention.forward` (eager): causal softmax attention over all heads.
-    fn attention<H: Hooks + ?Sized>(&self, hooks: &mut H, w: &Block, i: usize, x: &Tensor, mask: &Tensor) -> Step {
+    fn attention<H: Hooks + ?Sized>(
+        &self,
+        hooks: &mut H,
+        w: &Block,
+        i: usize,
+        x: &Tensor,
+        mask: &Tensor,
+    ) -> Step {
         let l = Some(i);
-        let qkv = module(hooks, Module::CAttn, l, x.clone(), |_, x| w.c_attn.forward(x).at(Module::CAttn, l))?;
+        let qkv = module(hooks, Module::CAttn, l, x.clone(), |_, x| {
+            w.c_attn.forward(x).at(Module::CAttn, l)
+        })?;
         let (heads, hd) = (self.cfg.n_head, self.cfg.head_dim());
         let split = |qkv: &Tensor| -> candle_core::Result<(Tensor, Tensor, Tensor)> {
             let (b, s, _) = qkv.dims3()?;
-            let part = |k: usize| qkv.narrow(D::Minus1, k * heads * hd, heads * hd)?.reshape((b, s, heads, hd))?.transpose(1, 2)?.contiguous();
+            let part = |k: usize| {
+                qkv.narrow(D::Minus1, k * heads * hd, heads * hd)?
+                    .reshape((b, s, heads, hd))?
+                    .transpose(1, 2)?
+                    .contiguous()
+            };
             Ok((part(0)?, part(1)?, part(2)?))
         };
         let (q, k, v) = split(&qkv).at(Module::Attn, l)?;
@@ -282,7 +356,11 @@ impl Gpt2 {
         }
         let scores = || {
             let scores = q.matmul(&k.t()?)?;
-            let scores = if scale == 1.0 { scores } else { (scores * scale)? };
+            let scores = if scale == 1.0 {
+                scores
+            } else {
+                (scores * scale)?
+            };
             candle_nn::ops::softmax_last_dim(&scores.broadcast_add(mask)?)
         };
         let probs = scores().at(Module::Attn, l)?;
@@ -292,14 +370,18 @@ impl Gpt2 {
             .and_then(|c| c.transpose(1, 2))
             .and_then(|c| c.flatten_from(2))
             .at(Module::Attn, l)?;
-        let out = module(hooks, Module::AttnCProj, l, ctx, |_, c| w.attn_c_proj.forward(c).at(Module::AttnCProj, l))?;
+        let out = module(hooks, Module::AttnCProj, l, ctx, |_, c| {
+            w.attn_c_proj.forward(c).at(Module::AttnCProj, l)
+        })?;
         module(hooks, Module::ResidDropout, l, out, |_, x| Ok(x.clone()))
     }
 
     /// `GPT2MLP.forward`: expand, activate, project back.
     fn mlp<H: Hooks + ?Sized>(&self, hooks: &mut H, w: &Block, i: usize, x: &Tensor) -> Step {
         let l = Some(i);
-        let hidden = module(hooks, Module::CFc, l, x.clone(), |_, x| w.c_fc.forward(x).at(Module::CFc, l))?;
+        let hidden = module(hooks, Module::CFc, l, x.clone(), |_, x| {
+            w.c_fc.forward(x).at(Module::CFc, l)
+        })?;
         let act = self.activation;
         let hidden = module(hooks, Module::Act, l, hidden, |_, x| {
             match act {
@@ -309,14 +391,18 @@ impl Gpt2 {
             }
             .at(Module::Act, l)
         })?;
-        let out = module(hooks, Module::MlpCProj, l, hidden, |_, x| w.mlp_c_proj.forward(x).at(Module::MlpCProj, l))?;
+        let out = module(hooks, Module::MlpCProj, l, hidden, |_, x| {
+            w.mlp_c_proj.forward(x).at(Module::MlpCProj, l)
+        })?;
         module(hooks, Module::MlpDropout, l, out, |_, x| Ok(x.clone()))
     }
 }
 
 /// `[seq, seq]`: 0 where a position may attend (itself and earlier), -inf after it.
 fn causal_mask(seq: usize, device: &Device) -> candle_core::Result<Tensor> {
-    let mask: Vec<f32> = (0..seq).flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY })).collect();
+    let mask: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+        .collect();
     Tensor::from_vec(mask, (seq, seq), device)
 }
 

@@ -34,7 +34,12 @@ pub trait Hooks {
 
     /// Called after a module's input event: `Some(output)` means the module does not run (nor do its
     /// children's events fire) and `output` is used as its output.
-    fn skip(&mut self, module: Module, layer: Option<usize>, input: &Tensor) -> Result<Option<Tensor>, Interrupt> {
+    fn skip(
+        &mut self,
+        module: Module,
+        layer: Option<usize>,
+        input: &Tensor,
+    ) -> Result<Option<Tensor>, Interrupt> {
         let _ = (module, layer, input);
         Ok(None)
     }
@@ -72,7 +77,10 @@ pub struct OutputRecorder {
 impl Hooks for OutputRecorder {
     fn on_event(&mut self, event: Event, value: Tensor) -> Result<Tensor, Interrupt> {
         if event.kind == nnsight_schema::EventKind::Output {
-            self.outputs.push((nnsight_schema::hf_module_name(event.module, event.layer), value.clone()));
+            self.outputs.push((
+                nnsight_schema::hf_module_name(event.module, event.layer),
+                value.clone(),
+            ));
         }
         Ok(value)
     }

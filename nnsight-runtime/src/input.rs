@@ -11,13 +11,18 @@ impl Gpt2 {
         if text.is_empty() {
             return Err(Error::Input("the prompt is empty: no tokens to run".into()));
         }
-        let enc = self.tokenizer.encode(text, true).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// Turns token ids back into text.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.tokenizer.decode(ids, false).map_err(|e| Error::Tokenizer(e.to_string()))
+        self.tokenizer
+            .decode(ids, false)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
     /// The tokenizer (GPT-2's byte-level BPE).
@@ -34,7 +39,9 @@ pub trait IntoIds {
 }
 
 fn ids_tensor(ids: &[u32], model: &Gpt2) -> Result<Tensor> {
-    let t = Tensor::new(ids, model.device()).and_then(|t| t.unsqueeze(0)).map_err(|e| Error::tensor("input ids", e))?;
+    let t = Tensor::new(ids, model.device())
+        .and_then(|t| t.unsqueeze(0))
+        .map_err(|e| Error::tensor("input ids", e))?;
     model.check_ids(&t)?;
     Ok(t)
 }

@@ -39,32 +39,47 @@ impl WeightFile {
         let path = paths.first().cloned().unwrap_or_default();
         for p in paths {
             if !p.is_file() {
-                return Err(Error::Io { path: p.clone(), source: std::io::ErrorKind::NotFound.into() });
+                return Err(Error::Io {
+                    path: p.clone(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
             }
         }
         // SAFETY: the file is mapped read-only; like every mmap-based loader (candle, HF), we rely on it
         // not being truncated while the model loads. Tensors are copied out before the map is dropped.
-        let store = unsafe { MmapedSafetensors::multi(paths) }
-            .map_err(|e| Error::Weights { path: path.clone(), reason: root_cause(&e) })?;
+        let store = unsafe { MmapedSafetensors::multi(paths) }.map_err(|e| Error::Weights {
+            path: path.clone(),
+            reason: root_cause(&e),
+        })?;
         Self::with_layout(path, Store::Mmap(store))
     }
 
     fn embedded() -> Result<Self> {
         let path = PathBuf::from(format!("{TINY_SOURCE}/model.safetensors"));
-        let store = SliceSafetensors::new(TINY_WEIGHTS).map_err(|e| Error::Weights { path: path.clone(), reason: root_cause(&e) })?;
+        let store = SliceSafetensors::new(TINY_WEIGHTS).map_err(|e| Error::Weights {
+            path: path.clone(),
+            reason: root_cause(&e),
+        })?;
         Self::with_layout(path, Store::Embedded(store))
     }
 
     /// Detects the key layout: the hub's (`wte.weight`) or `save_pretrained`'s (`transformer.wte.weight`).
     fn with_layout(path: PathBuf, store: Store) -> Result<Self> {
-        let mut file = WeightFile { path, store, prefix: "" };
+        let mut file = WeightFile {
+            path,
+            store,
+            prefix: "",
+        };
         for prefix in ["", "transformer."] {
             file.prefix = prefix;
             if file.view_shape("wte.weight").is_some() {
                 return Ok(file);
             }
         }
-        Err(Error::MissingTensor { path: file.path, name: "wte.weight (or transformer.wte.weight)".into() })
+        Err(Error::MissingTensor {
+            path: file.path,
+            name: "wte.weight (or transformer.wte.weight)".into(),
+        })
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -82,9 +97,17 @@ impl WeightFile {
     /// The tensor `name` (hub layout name), checked against the shape the config implies, as float32.
     pub(crate) fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
-        let found = self.view_shape(name).ok_or_else(|| Error::MissingTensor { path: self.path.clone(), name: full.clone() })?;
+        let found = self.view_shape(name).ok_or_else(|| Error::MissingTensor {
+            path: self.path.clone(),
+            name: full.clone(),
+        })?;
         if found != shape {
-            return Err(Error::TensorShape { path: self.path.clone(), name: full, expected: shape.to_vec(), found });
+            return Err(Error::TensorShape {
+                path: self.path.clone(),
+                name: full,
+                expected: shape.to_vec(),
+                found,
+            });
         }
         let cpu = Device::Cpu;
         let tensor = match &self.store {
@@ -93,7 +116,10 @@ impl WeightFile {
         };
         tensor
             .and_then(|t| t.to_dtype(DType::F32))
-            .map_err(|e| Error::Weights { path: self.path.clone(), reason: format!("tensor `{full}`: {}", root_cause(&e)) })
+            .map_err(|e| Error::Weights {
+                path: self.path.clone(),
+                reason: format!("tensor `{full}`: {}", root_cause(&e)),
+            })
     }
 }
 
@@ -107,18 +133,25 @@ fn root_cause(e: &candle_core::Error) -> String {
 }
 
 fn tokenizer_from(bytes: &[u8], path: &Path) -> Result<tokenizers::Tokenizer> {
-    tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
+    tokenizers::Tokenizer::from_bytes(bytes)
+        .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
 }
 
 /// The tokenizer in `path` if there is one, else the bundled GPT-2 tokenizer.
 fn load_tokenizer(path: Option<&Path>) -> Result<tokenizers::Tokenizer> {
     if let Some(path) = path.filter(|p| p.is_file()) {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
         return tokenizer_from(&bytes, path);
     }
     static BUNDLED: OnceLock<std::result::Result<tokenizers::Tokenizer, String>> = OnceLock::new();
     BUNDLED
-        .get_or_init(|| tokenizer_from(GPT2_TOKENIZER, Path::new("<bundled gpt2 tokenizer.json>")).map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            tokenizer_from(GPT2_TOKENIZER, Path::new("<bundled gpt2 tokenizer.json>"))
+                .map_err(|e| e.to_string())
+        })
         .clone()
         .map_err(Error::Tokenizer)
 }
@@ -130,11 +163,24 @@ fn weight_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     if single.is_file() || !index.is_file() {
         return Ok(vec![single]);
     }
-    let text = std::fs::read_to_string(&index).map_err(|source| Error::Io { path: index.clone(), source })?;
-    let bad = |reason: String| Error::Weights { path: index.clone(), reason };
+    let text = std::fs::read_to_string(&index).map_err(|source| Error::Io {
+        path: index.clone(),
+        source,
+    })?;
+    let bad = |reason: String| Error::Weights {
+        path: index.clone(),
+        reason,
+    };
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| bad("no weight_map".into()))?;
-    let mut files: Vec<PathBuf> = map.values().filter_map(|v| v.as_str()).map(|f| dir.join(f)).collect();
+    let map = json
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| bad("no weight_map".into()))?;
+    let mut files: Vec<PathBuf> = map
+        .values()
+        .filter_map(|v| v.as_str())
+        .map(|f| dir.join(f))
+        .collect();
     files.sort();
     files.dedup();
     Ok(files)
@@ -147,13 +193,26 @@ impl Gpt2 {
         let dir = dir.as_ref();
         if !dir.is_dir() {
             let source = std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory");
-            return Err(Error::Io { path: dir.into(), source });
+            return Err(Error::Io {
+                path: dir.into(),
+                source,
+            });
         }
         let source = dir.display().to_string();
-        Self::from_files(&dir.join("config.json"), &weight_paths(dir)?, Some(&dir.join("tokenizer.json")), source)
+        Self::from_files(
+            &dir.join("config.json"),
+            &weight_paths(dir)?,
+            Some(&dir.join("tokenizer.json")),
+            source,
+        )
     }
 
-    fn from_files(config: &Path, weights: &[PathBuf], tokenizer: Option<&Path>, source: String) -> Result<Self> {
+    fn from_files(
+        config: &Path,
+        weights: &[PathBuf],
+        tokenizer: Option<&Path>,
+        source: String,
+    ) -> Result<Self> {
         let cfg = Config::from_file(config)?;
         let weights = WeightFile::mmap(weights)?;
         Gpt2::load(&weights, cfg, load_tokenizer(tokenizer)?, source)
@@ -163,7 +222,12 @@ impl Gpt2 {
     /// tokenizer, but width 32 and **random weights**. For examples, tests and offline use.
     pub fn tiny() -> Result<Self> {
         let cfg = Config::from_json(TINY_CONFIG, Path::new(TINY_SOURCE))?;
-        Gpt2::load(&WeightFile::embedded()?, cfg, load_tokenizer(None)?, TINY_SOURCE.into())
+        Gpt2::load(
+            &WeightFile::embedded()?,
+            cfg,
+            load_tokenizer(None)?,
+            TINY_SOURCE.into(),
+        )
     }
 
     /// A local directory if `id_or_dir` is one, else a Hugging Face hub id: the local cache (`HF_HOME`)
@@ -174,20 +238,39 @@ impl Gpt2 {
         if path.is_dir() {
             return Self::from_dir(path);
         }
-        let hub_err = |reason: String| Error::Hub { id: id_or_dir.into(), reason };
-        if id_or_dir.is_empty() || id_or_dir.starts_with(['.', '/']) || id_or_dir.split('/').count() > 2 {
-            return Err(hub_err("no such directory, and not a hub id (`owner/name`)".into()));
+        let hub_err = |reason: String| Error::Hub {
+            id: id_or_dir.into(),
+            reason,
+        };
+        if id_or_dir.is_empty()
+            || id_or_dir.starts_with(['.', '/'])
+            || id_or_dir.split('/').count() > 2
+        {
+            return Err(hub_err(
+                "no such directory, and not a hub id (`owner/name`)".into(),
+            ));
         }
         let cache = hf_hub::Cache::from_env();
         let cached = cache.model(id_or_dir.into());
-        if let (Some(config), Some(weights)) = (cached.get("config.json"), cached.get("model.safetensors")) {
-            return Self::from_files(&config, &[weights], cached.get("tokenizer.json").as_deref(), id_or_dir.into());
+        if let (Some(config), Some(weights)) =
+            (cached.get("config.json"), cached.get("model.safetensors"))
+        {
+            return Self::from_files(
+                &config,
+                &[weights],
+                cached.get("tokenizer.json").as_deref(),
+                id_or_dir.into(),
+            );
         }
-        let missing = format!("config.json and model.safetensors are not in the local cache ({})", cache.path().display());
+        let missing = format!(
+            "config.json and model.safetensors are not in the local cache ({})",
+            cache.path().display()
+        );
         if offline() {
             return Err(hub_err(format!("{missing}, and HF_HUB_OFFLINE is set")));
         }
-        let (config, weights, tokenizer) = download(id_or_dir).map_err(|e| hub_err(format!("{missing}, and {e}")))?;
+        let (config, weights, tokenizer) =
+            download(id_or_dir).map_err(|e| hub_err(format!("{missing}, and {e}")))?;
         Self::from_files(&config, &[weights], tokenizer.as_deref(), id_or_dir.into())
     }
 
@@ -209,26 +292,50 @@ impl Gpt2 {
 }
 
 fn offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "on" | "yes" | "true"))
+    std::env::var("HF_HUB_OFFLINE")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "on" | "yes" | "true"))
 }
 
 type Downloaded = (PathBuf, PathBuf, Option<PathBuf>);
 
 /// Downloads a checkpoint after a bounded probe, so that a dead network fails fast instead of hanging.
 fn download(id: &str) -> std::result::Result<Downloaded, String> {
-    let api = hf_hub::api::sync::ApiBuilder::from_env().with_progress(true).build().map_err(|e| e.to_string())?;
+    let api = hf_hub::api::sync::ApiBuilder::from_env()
+        .with_progress(true)
+        .build()
+        .map_err(|e| e.to_string())?;
     let repo = api.model(id.into());
-    let secs = std::env::var("NNSIGHT_HUB_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
+    let secs = std::env::var("NNSIGHT_HUB_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15);
     let (tx, rx) = std::sync::mpsc::channel();
     let (probe_api, probe_id) = (api.clone(), id.to_string());
     std::thread::spawn(move || {
-        let _ = tx.send(probe_api.model(probe_id).info().map(|_| ()).map_err(|e| e.to_string()));
+        let _ = tx.send(
+            probe_api
+                .model(probe_id)
+                .info()
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(format!("the hub could not be reached: {e}")),
-        Err(_) => return Err(format!("the hub did not answer within {secs} s (NNSIGHT_HUB_TIMEOUT)")),
+        Err(_) => {
+            return Err(format!(
+                "the hub did not answer within {secs} s (NNSIGHT_HUB_TIMEOUT)"
+            ))
+        }
     }
-    let get = |f: &str| repo.get(f).map_err(|e| format!("downloading {f} failed: {e}"));
-    Ok((get("config.json")?, get("model.safetensors")?, repo.get("tokenizer.json").ok()))
+    let get = |f: &str| {
+        repo.get(f)
+            .map_err(|e| format!("downloading {f} failed: {e}"))
+    };
+    Ok((
+        get("config.json")?,
+        get("model.safetensors")?,
+        repo.get("tokenizer.json").ok(),
+    ))
 }

@@ -15,14 +15,15 @@ pub fn tanh(x: f32) -> f32 {
         6.372_619_3e-4,
         1.485_722_4e-5,
         5.122_297e-8,
-        -8.604_671_5e-11,
-        2.000_187_9e-13,
+        -8.604_671e-11,
+        2.000_188e-13,
         -2.760_768_5e-16,
     ];
     const B: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;
-    let p = x * (A[0] + x2 * (A[1] + x2 * (A[2] + x2 * (A[3] + x2 * (A[4] + x2 * (A[5] + x2 * A[6]))))));
+    let p = x
+        * (A[0] + x2 * (A[1] + x2 * (A[2] + x2 * (A[3] + x2 * (A[4] + x2 * (A[5] + x2 * A[6]))))));
     let q = B[0] + x2 * (B[1] + x2 * (B[2] + x2 * B[3]));
     // Below 4e-4 the rational form loses relative accuracy; tanh(x) == x in f32 there.
     if x.abs() < 4e-4 {
@@ -46,17 +47,27 @@ impl CustomOp1 for GeluNew {
         "gelu_new"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(data), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
-            candle_core::bail!("gelu_new: needs a contiguous f32 tensor, got {:?}", storage.dtype())
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(data), Some((start, end))) = (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!(
+                "gelu_new: needs a contiguous f32 tensor, got {:?}",
+                storage.dtype()
+            )
         };
         let src = &data[start..end];
         let mut out = vec![0f32; src.len()];
-        out.par_chunks_mut(1 << 14).zip(src.par_chunks(1 << 14)).for_each(|(o, i)| {
-            for (o, &x) in o.iter_mut().zip(i) {
-                *o = gelu_new(x);
-            }
-        });
+        out.par_chunks_mut(1 << 14)
+            .zip(src.par_chunks(1 << 14))
+            .for_each(|(o, i)| {
+                for (o, &x) in o.iter_mut().zip(i) {
+                    *o = gelu_new(x);
+                }
+            });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 }
@@ -89,8 +100,16 @@ mod tests {
 
     #[test]
     fn gelu_kernel_matches_candles_gelu() {
-        let x = Tensor::arange(-40_000f32, 40_000f32, &candle_core::Device::Cpu).unwrap().affine(1e-4, 0.0).unwrap();
-        let diff = (gelu_new_tensor(&x).unwrap() - x.gelu().unwrap()).unwrap().abs().unwrap().max(0).unwrap();
+        let x = Tensor::arange(-40_000f32, 40_000f32, &candle_core::Device::Cpu)
+            .unwrap()
+            .affine(1e-4, 0.0)
+            .unwrap();
+        let diff = (gelu_new_tensor(&x).unwrap() - x.gelu().unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max(0)
+            .unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-6);
     }
 }

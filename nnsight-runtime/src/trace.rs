@@ -58,7 +58,11 @@ impl<'a> Tracer<'a> {
     /// A trace checked (by `trace!`) against `schema`; a model that does not match it is refused by `run`.
     pub fn new(model: &'a Gpt2, schema: &Schema) -> Self {
         let n = model.event_index().len();
-        let mut plan = Plan { actions: (0..n).map(|_| Vec::new()).collect(), skips: vec![None; n], ..Plan::default() };
+        let mut plan = Plan {
+            actions: (0..n).map(|_| Vec::new()).collect(),
+            skips: vec![None; n],
+            ..Plan::default()
+        };
         let n_layer = model.config().n_layer;
         if n_layer != schema.n_layer {
             plan.error = Some(Error::SchemaMismatch {
@@ -67,27 +71,46 @@ impl<'a> Tracer<'a> {
                 found: format!("{n_layer} blocks (n_layer in {})", model.source()),
             });
         }
-        Tracer { model, plan: RefCell::new(plan) }
+        Tracer {
+            model,
+            plan: RefCell::new(plan),
+        }
     }
 
     /// The event for a module, a layer (given by the macro for modules inside `h[i]`) and a kind.
     /// An index that is negative or past the model's blocks is recorded as the trace's error.
-    pub fn event<I: TryInto<usize>>(&self, module: Module, layer: Option<I>, kind: EventKind) -> Option<Site> {
-        let layer = match layer.map(TryInto::try_into) {
-            None => None,
-            Some(Ok(i)) => Some(i),
-            Some(Err(_)) => {
-                let path = format!("{}.{}", module_path(module, Some(0)), kind.name()).replacen("h[0]", "h[negative]", 1);
-                self.fail(Error::Path { path, reason: "a block index must be 0 or more".into() });
-                return None;
-            }
-        };
+    pub fn event<I: TryInto<usize>>(
+        &self,
+        module: Module,
+        layer: Option<I>,
+        kind: EventKind,
+    ) -> Option<Site> {
+        let layer =
+            match layer.map(TryInto::try_into) {
+                None => None,
+                Some(Ok(i)) => Some(i),
+                Some(Err(_)) => {
+                    let path = format!("{}.{}", module_path(module, Some(0)), kind.name())
+                        .replacen("h[0]", "h[negative]", 1);
+                    self.fail(Error::Path {
+                        path,
+                        reason: "a block index must be 0 or more".into(),
+                    });
+                    return None;
+                }
+            };
         let ev = Event::new(module, layer, kind);
         let index = self.model.event_index();
         let pos = index.position(ev);
         if pos.is_none() {
             let n = index.n_layer();
-            self.fail(Error::Path { path: ev.path(), reason: format!("the model has {n} blocks, h[0] to h[{}]", n.saturating_sub(1)) });
+            self.fail(Error::Path {
+                path: ev.path(),
+                reason: format!(
+                    "the model has {n} blocks, h[0] to h[{}]",
+                    n.saturating_sub(1)
+                ),
+            });
         }
         pos.map(|pos| Site { pos, event: ev })
     }
@@ -110,14 +133,21 @@ impl<'a> Tracer<'a> {
         let mut plan = self.plan.borrow_mut();
         let id = SaveId(plan.saves.len());
         // A save on an invalid site is never run: `run` reports the site's error first.
-        plan.saves.push(site.map_or(Event::new(Module::Transformer, None, EventKind::Output), |s| s.event));
+        plan.saves.push(site.map_or(
+            Event::new(Module::Transformer, None, EventKind::Output),
+            |s| s.event,
+        ));
         drop(plan);
         self.push(site, Action::Save(id, f));
         id
     }
 
     /// `save!(p, |t| expr)`: keeps a value computed from the one at the event.
-    pub fn save_with(&self, site: Option<Site>, f: impl FnMut(&Tensor) -> candle_core::Result<Tensor> + 'a) -> SaveId {
+    pub fn save_with(
+        &self,
+        site: Option<Site>,
+        f: impl FnMut(&Tensor) -> candle_core::Result<Tensor> + 'a,
+    ) -> SaveId {
         self.save(site, Some(Box::new(f)))
     }
 
@@ -137,7 +167,11 @@ impl<'a> Tracer<'a> {
     }
 
     /// Replaces the value at the event with a function of it.
-    pub fn edit(&self, site: Option<Site>, f: impl FnMut(&Tensor) -> candle_core::Result<Tensor> + 'a) {
+    pub fn edit(
+        &self,
+        site: Option<Site>,
+        f: impl FnMut(&Tensor) -> candle_core::Result<Tensor> + 'a,
+    ) {
         self.push(site, Action::Edit(Box::new(f)));
     }
 
@@ -157,13 +191,34 @@ impl<'a> Tracer<'a> {
         }
         let ids = input.into_ids(self.model)?;
         let (batch, seq) = ids.dims2().map_err(|e| Error::tensor("input ids", e))?;
-        let mut exec = Executor { model: self.model, plan, saved: Vec::new(), batch, seq, fired: 0 };
+        let mut exec = Executor {
+            model: self.model,
+            plan,
+            saved: Vec::new(),
+            batch,
+            seq,
+            fired: 0,
+        };
         exec.saved = vec![None; exec.plan.saves.len()];
         let logits = self.model.forward_with(&ids, &mut exec)?;
-        let Executor { plan, saved, fired, .. } = exec;
+        let Executor {
+            plan, saved, fired, ..
+        } = exec;
         let stopped_at = plan.stop_at.filter(|_| logits.is_none()).map(|s| s.event);
-        let skipped = plan.skips.iter().flatten().map(|(event, _)| *event).collect();
-        Ok(Run { saves: plan.saves, saved, stopped_at, skipped, logits, fired })
+        let skipped = plan
+            .skips
+            .iter()
+            .flatten()
+            .map(|(event, _)| *event)
+            .collect();
+        Ok(Run {
+            saves: plan.saves,
+            saved,
+            stopped_at,
+            skipped,
+            logits,
+            fired,
+        })
     }
 }
 
@@ -187,7 +242,10 @@ fn same_kind(path: &str, what: &str, old: &Tensor, new: &Tensor) -> Result<(), I
             old.dims(),
             old.dtype()
         );
-        return Err(Interrupt::Error(Error::Intervention { path: path.into(), reason }));
+        return Err(Interrupt::Error(Error::Intervention {
+            path: path.into(),
+            reason,
+        }));
     }
     Ok(())
 }
@@ -195,12 +253,15 @@ fn same_kind(path: &str, what: &str, old: &Tensor, new: &Tensor) -> Result<(), I
 impl Hooks for Executor<'_, '_> {
     fn on_event(&mut self, event: Event, mut value: Tensor) -> Result<Tensor, Interrupt> {
         self.fired += 1;
-        let Some(pos) = self.model.event_index().position(event) else { return Ok(value) };
+        let Some(pos) = self.model.event_index().position(event) else {
+            return Ok(value);
+        };
         for action in &mut self.plan.actions[pos] {
             match action {
                 Action::Save(id, None) => self.saved[id.0] = Some(value.clone()),
                 Action::Save(id, Some(f)) => {
-                    self.saved[id.0] = Some(f(&value).map_err(|e| Error::tensor(format!("save!({event})"), e))?);
+                    self.saved[id.0] =
+                        Some(f(&value).map_err(|e| Error::tensor(format!("save!({event})"), e))?);
                 }
                 Action::Set(new) => {
                     same_kind(&event.path(), "set! value", &value, new)?;
@@ -219,13 +280,36 @@ impl Hooks for Executor<'_, '_> {
         Ok(value)
     }
 
-    fn skip(&mut self, module: Module, layer: Option<usize>, _input: &Tensor) -> Result<Option<Tensor>, Interrupt> {
-        let Some(pos) = self.model.event_index().position(Event::new(module, layer, EventKind::Input)) else { return Ok(None) };
-        let Some((_, out)) = &self.plan.skips[pos] else { return Ok(None) };
-        let expected = self.model.config().shape_of(module.node().output, self.batch, self.seq);
+    fn skip(
+        &mut self,
+        module: Module,
+        layer: Option<usize>,
+        _input: &Tensor,
+    ) -> Result<Option<Tensor>, Interrupt> {
+        let Some(pos) =
+            self.model
+                .event_index()
+                .position(Event::new(module, layer, EventKind::Input))
+        else {
+            return Ok(None);
+        };
+        let Some((_, out)) = &self.plan.skips[pos] else {
+            return Ok(None);
+        };
+        let expected = self
+            .model
+            .config()
+            .shape_of(module.node().output, self.batch, self.seq);
         if out.dims() != expected || out.dtype() != candle_core::DType::F32 {
-            let reason = format!("skip! output has shape {:?} ({:?}), the module's output is {expected:?} (F32)", out.dims(), out.dtype());
-            return Err(Interrupt::Error(Error::Intervention { path: module_path(module, layer), reason }));
+            let reason = format!(
+                "skip! output has shape {:?} ({:?}), the module's output is {expected:?} (F32)",
+                out.dims(),
+                out.dtype()
+            );
+            return Err(Interrupt::Error(Error::Intervention {
+                path: module_path(module, layer),
+                reason,
+            }));
         }
         Ok(Some(out.clone()))
     }
@@ -261,8 +345,13 @@ impl Run {
     /// The saved value `id`, or why it was never set.
     pub fn take(&mut self, id: SaveId) -> Saved {
         let event = self.saves[id.0];
-        let value = self.saved[id.0].take().ok_or_else(|| self.why_not_set(event));
-        Saved { path: event.path(), value }
+        let value = self.saved[id.0]
+            .take()
+            .ok_or_else(|| self.why_not_set(event));
+        Saved {
+            path: event.path(),
+            value,
+        }
     }
 
     fn why_not_set(&self, event: Event) -> String {
@@ -272,10 +361,15 @@ impl Run {
         let inside = |skipped: &Event| {
             skipped.layer == event.layer
                 && skipped.module != event.module
-                && nnsight_schema::node_path(event.module).iter().any(|n| n.module == skipped.module)
+                && nnsight_schema::node_path(event.module)
+                    .iter()
+                    .any(|n| n.module == skipped.module)
         };
         match self.skipped.iter().find(|s| inside(s)) {
-            Some(s) => format!("`{}` was skipped (skip!), so the modules inside it never ran", module_path(s.module, s.layer)),
+            Some(s) => format!(
+                "`{}` was skipped (skip!), so the modules inside it never ran",
+                module_path(s.module, s.layer)
+            ),
             None => "its event never fired".into(),
         }
     }
@@ -292,7 +386,10 @@ pub struct Saved {
 impl Saved {
     /// The saved tensor, or an `Err` naming the path and why it was never set.
     pub fn value(&self) -> Result<&Tensor> {
-        self.value.as_ref().map_err(|reason| Error::NotSet { path: self.path.clone(), reason: reason.clone() })
+        self.value.as_ref().map_err(|reason| Error::NotSet {
+            path: self.path.clone(),
+            reason: reason.clone(),
+        })
     }
 
     /// The saved tensor, owned.

@@ -131,29 +131,75 @@ impl Node {
 
 const BSD: &[Dim] = &[Dim::Batch, Dim::Seq, Dim::Embd(1)];
 
-const fn leaf(name: &'static str, module: Module, class: &'static str, output: &'static [Dim]) -> Node {
-    Node { name, module, class, indexed: false, children: &[], output }
+const fn leaf(
+    name: &'static str,
+    module: Module,
+    class: &'static str,
+    output: &'static [Dim],
+) -> Node {
+    Node {
+        name,
+        module,
+        class,
+        indexed: false,
+        children: &[],
+        output,
+    }
 }
 
 const ATTN: &[Node] = &[
-    leaf("c_attn", Module::CAttn, "Conv1D", &[Dim::Batch, Dim::Seq, Dim::Embd(3)]),
-    leaf("attn_dropout", Module::AttnDropout, "Dropout", &[Dim::Batch, Dim::Heads, Dim::Seq, Dim::Seq]),
+    leaf(
+        "c_attn",
+        Module::CAttn,
+        "Conv1D",
+        &[Dim::Batch, Dim::Seq, Dim::Embd(3)],
+    ),
+    leaf(
+        "attn_dropout",
+        Module::AttnDropout,
+        "Dropout",
+        &[Dim::Batch, Dim::Heads, Dim::Seq, Dim::Seq],
+    ),
     leaf("c_proj", Module::AttnCProj, "Conv1D", BSD),
     leaf("resid_dropout", Module::ResidDropout, "Dropout", BSD),
 ];
 
 const MLP: &[Node] = &[
-    leaf("c_fc", Module::CFc, "Conv1D", &[Dim::Batch, Dim::Seq, Dim::Embd(4)]),
-    leaf("act", Module::Act, "NewGELUActivation", &[Dim::Batch, Dim::Seq, Dim::Embd(4)]),
+    leaf(
+        "c_fc",
+        Module::CFc,
+        "Conv1D",
+        &[Dim::Batch, Dim::Seq, Dim::Embd(4)],
+    ),
+    leaf(
+        "act",
+        Module::Act,
+        "NewGELUActivation",
+        &[Dim::Batch, Dim::Seq, Dim::Embd(4)],
+    ),
     leaf("c_proj", Module::MlpCProj, "Conv1D", BSD),
     leaf("dropout", Module::MlpDropout, "Dropout", BSD),
 ];
 
 const BLOCK: &[Node] = &[
     leaf("ln_1", Module::Ln1, "LayerNorm", BSD),
-    Node { name: "attn", module: Module::Attn, class: "GPT2Attention", indexed: false, children: ATTN, output: BSD },
+    Node {
+        name: "attn",
+        module: Module::Attn,
+        class: "GPT2Attention",
+        indexed: false,
+        children: ATTN,
+        output: BSD,
+    },
     leaf("ln_2", Module::Ln2, "LayerNorm", BSD),
-    Node { name: "mlp", module: Module::Mlp, class: "GPT2MLP", indexed: false, children: MLP, output: BSD },
+    Node {
+        name: "mlp",
+        module: Module::Mlp,
+        class: "GPT2MLP",
+        indexed: false,
+        children: MLP,
+        output: BSD,
+    },
 ];
 
 /// `transformer`, the `GPT2Model` under `GPT2LMHeadModel`.
@@ -164,16 +210,33 @@ pub static TRANSFORMER: Node = Node {
     indexed: false,
     children: &[
         leaf("wte", Module::Wte, "Embedding", BSD),
-        leaf("wpe", Module::Wpe, "Embedding", &[Dim::One, Dim::Seq, Dim::Embd(1)]),
+        leaf(
+            "wpe",
+            Module::Wpe,
+            "Embedding",
+            &[Dim::One, Dim::Seq, Dim::Embd(1)],
+        ),
         leaf("drop", Module::Drop, "Dropout", BSD),
-        Node { name: "h", module: Module::Block, class: "GPT2Block", indexed: true, children: BLOCK, output: BSD },
+        Node {
+            name: "h",
+            module: Module::Block,
+            class: "GPT2Block",
+            indexed: true,
+            children: BLOCK,
+            output: BSD,
+        },
         leaf("ln_f", Module::LnF, "LayerNorm", BSD),
     ],
     output: BSD,
 };
 
 /// `lm_head`, the logits projection (tied to `wte`).
-pub static LM_HEAD: Node = leaf("lm_head", Module::LmHead, "Linear", &[Dim::Batch, Dim::Seq, Dim::Vocab]);
+pub static LM_HEAD: Node = leaf(
+    "lm_head",
+    Module::LmHead,
+    "Linear",
+    &[Dim::Batch, Dim::Seq, Dim::Vocab],
+);
 
 /// The top-level modules of `GPT2LMHeadModel`, in the order they run.
 pub static ROOTS: [&Node; 2] = [&TRANSFORMER, &LM_HEAD];
@@ -211,12 +274,20 @@ pub struct Event {
 impl Event {
     /// An event; `layer` must be `Some` exactly for modules inside a block.
     pub fn new(module: Module, layer: Option<usize>, kind: EventKind) -> Self {
-        Event { module, layer, kind }
+        Event {
+            module,
+            layer,
+            kind,
+        }
     }
 
     /// The path as users write it, without the optional `transformer.` prefix: `h[0].attn.output`.
     pub fn path(&self) -> String {
-        format!("{}.{}", module_path(self.module, self.layer), self.kind.name())
+        format!(
+            "{}.{}",
+            module_path(self.module, self.layer),
+            self.kind.name()
+        )
     }
 }
 
@@ -301,7 +372,12 @@ impl EventIndex {
             }
         }
         let block_stride = evs.iter().filter(|ev| ev.layer == Some(0)).count();
-        EventIndex { n_layer, base, block_stride, len: evs.len() }
+        EventIndex {
+            n_layer,
+            base,
+            block_stride,
+            len: evs.len(),
+        }
     }
 
     /// The number of events in a pass.
@@ -347,11 +423,41 @@ pub struct Schema {
 
 /// The GPT-2 family. `gpt2` is the default schema of `trace!`.
 pub static SCHEMAS: [Schema; 5] = [
-    Schema { name: "gpt2", hub_id: "openai-community/gpt2", n_layer: 12, n_embd: 768, n_head: 12 },
-    Schema { name: "gpt2_medium", hub_id: "openai-community/gpt2-medium", n_layer: 24, n_embd: 1024, n_head: 16 },
-    Schema { name: "gpt2_large", hub_id: "openai-community/gpt2-large", n_layer: 36, n_embd: 1280, n_head: 20 },
-    Schema { name: "gpt2_xl", hub_id: "openai-community/gpt2-xl", n_layer: 48, n_embd: 1600, n_head: 25 },
-    Schema { name: "distilgpt2", hub_id: "distilbert/distilgpt2", n_layer: 6, n_embd: 768, n_head: 12 },
+    Schema {
+        name: "gpt2",
+        hub_id: "openai-community/gpt2",
+        n_layer: 12,
+        n_embd: 768,
+        n_head: 12,
+    },
+    Schema {
+        name: "gpt2_medium",
+        hub_id: "openai-community/gpt2-medium",
+        n_layer: 24,
+        n_embd: 1024,
+        n_head: 16,
+    },
+    Schema {
+        name: "gpt2_large",
+        hub_id: "openai-community/gpt2-large",
+        n_layer: 36,
+        n_embd: 1280,
+        n_head: 20,
+    },
+    Schema {
+        name: "gpt2_xl",
+        hub_id: "openai-community/gpt2-xl",
+        n_layer: 48,
+        n_embd: 1600,
+        n_head: 25,
+    },
+    Schema {
+        name: "distilgpt2",
+        hub_id: "distilbert/distilgpt2",
+        n_layer: 6,
+        n_embd: 768,
+        n_head: 12,
+    },
 ];
 
 /// The schema with this name (`gpt2`, `gpt2_medium`, `gpt2_large`, `gpt2_xl`, `distilgpt2`).
@@ -375,7 +481,16 @@ mod tests {
         assert_eq!(block[12], "h[0].attn.output");
         assert_eq!(block[24], "h[0].mlp.output");
         assert_eq!(block[25], "h[0].output");
-        assert_eq!(&names[33..], ["ln_f.input", "ln_f.output", "transformer.output", "lm_head.input", "lm_head.output"]);
+        assert_eq!(
+            &names[33..],
+            [
+                "ln_f.input",
+                "ln_f.output",
+                "transformer.output",
+                "lm_head.input",
+                "lm_head.output"
+            ]
+        );
     }
 
     #[test]
@@ -385,18 +500,28 @@ mod tests {
             let index = EventIndex::new(n_layer);
             assert_eq!(index.len(), evs.len(), "n_layer {n_layer}");
             for (pos, ev) in evs.iter().enumerate() {
-                assert_eq!(index.position(*ev), Some(pos), "{ev} with n_layer {n_layer}");
+                assert_eq!(
+                    index.position(*ev),
+                    Some(pos),
+                    "{ev} with n_layer {n_layer}"
+                );
             }
             let past = Event::new(Module::Mlp, Some(n_layer), EventKind::Output);
             assert_eq!(index.position(past), None);
-            assert_eq!(index.position(Event::new(Module::LnF, Some(0), EventKind::Output)), None);
+            assert_eq!(
+                index.position(Event::new(Module::LnF, Some(0), EventKind::Output)),
+                None
+            );
         }
     }
 
     #[test]
     fn names() {
         assert_eq!(module_path(Module::MlpCProj, Some(3)), "h[3].mlp.c_proj");
-        assert_eq!(hf_module_name(Module::MlpCProj, Some(3)), "transformer.h.3.mlp.c_proj");
+        assert_eq!(
+            hf_module_name(Module::MlpCProj, Some(3)),
+            "transformer.h.3.mlp.c_proj"
+        );
         assert_eq!(hf_module_name(Module::LmHead, None), "lm_head");
         assert_eq!(module_path(Module::Transformer, None), "transformer");
         assert!(Module::Act.in_block() && !Module::LnF.in_block());
