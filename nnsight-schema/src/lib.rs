@@ -58,6 +58,29 @@ pub enum Module {
 }
 
 impl Module {
+    /// Every module, in declaration order (`Module::X as usize` is its index here).
+    pub const ALL: [Module; MODULE_COUNT] = [
+        Module::Transformer,
+        Module::Wte,
+        Module::Wpe,
+        Module::Drop,
+        Module::Block,
+        Module::Ln1,
+        Module::Attn,
+        Module::CAttn,
+        Module::AttnDropout,
+        Module::AttnCProj,
+        Module::ResidDropout,
+        Module::Ln2,
+        Module::Mlp,
+        Module::CFc,
+        Module::Act,
+        Module::MlpCProj,
+        Module::MlpDropout,
+        Module::LnF,
+        Module::LmHead,
+    ];
+
     /// Whether the module lives inside a block (`h[i]` or below) and so needs a layer index.
     pub fn in_block(self) -> bool {
         node_path(self).iter().any(|n| n.indexed)
@@ -355,6 +378,8 @@ pub fn events(n_layer: usize) -> Vec<Event> {
 pub struct EventIndex {
     n_layer: usize,
     base: [[usize; 2]; MODULE_COUNT],
+    /// `Module::in_block` for each module, looked up once: `position` runs at every event of a traced pass.
+    in_block: [bool; MODULE_COUNT],
     block_stride: usize,
     len: usize,
 }
@@ -372,7 +397,12 @@ impl EventIndex {
             }
         }
         let block_stride = evs.iter().filter(|ev| ev.layer == Some(0)).count();
+        let mut in_block = [false; MODULE_COUNT];
+        for (slot, module) in in_block.iter_mut().zip(Module::ALL) {
+            *slot = module.in_block();
+        }
         EventIndex {
+            in_block,
             n_layer,
             base,
             block_stride,
@@ -398,7 +428,7 @@ impl EventIndex {
     /// The position of `ev` in the pass, or `None` when its layer is missing, superfluous or out of range.
     pub fn position(&self, ev: Event) -> Option<usize> {
         let base = self.base[ev.module as usize][ev.kind as usize];
-        match (ev.module.in_block(), ev.layer) {
+        match (self.in_block[ev.module as usize], ev.layer) {
             (true, Some(layer)) if layer < self.n_layer => Some(base + layer * self.block_stride),
             (false, None) => Some(base),
             _ => None,
@@ -505,6 +535,9 @@ mod tests {
                     Some(pos),
                     "{ev} with n_layer {n_layer}"
                 );
+            }
+            for (i, m) in Module::ALL.iter().enumerate() {
+                assert_eq!(*m as usize, i);
             }
             let past = Event::new(Module::Mlp, Some(n_layer), EventKind::Output);
             assert_eq!(index.position(past), None);
