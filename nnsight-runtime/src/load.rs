@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use candle_core::safetensors::{MmapedSafetensors, SliceSafetensors};
 use candle_core::{DType, Device, Tensor};
 
 use crate::config::Config;
@@ -22,104 +21,177 @@ const TINY_SOURCE: &str = "<embedded tiny-gpt2>";
 /// The hub id examples try when no `--model` is given.
 pub const DEFAULT_HUB_ID: &str = "openai-community/gpt2";
 
-enum Store {
-    Mmap(MmapedSafetensors),
-    Embedded(SliceSafetensors<'static>),
+/// The bytes of one safetensors file: a read-only memory map, or the embedded model.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Embedded(&'static [u8]),
 }
 
-/// A safetensors weights file, read tensor by tensor, with the key prefix of its layout.
-pub(crate) struct WeightFile {
+impl Bytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Embedded(b) => b,
+        }
+    }
+
+    /// Drops the pages of a tensor already copied out, so peak memory stays near one copy of the weights.
+    fn release(&self, start: usize, len: usize) {
+        if let Bytes::Mapped(m) = self {
+            // SAFETY: the map is read-only and file-backed; dropped pages are read back from the file if
+            // touched again, so no data is lost. A failure only costs memory, so it is ignored.
+            let _ =
+                unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
+        }
+    }
+}
+
+/// One safetensors file: its bytes and parsed header.
+struct Shard {
     path: PathBuf,
-    store: Store,
+    bytes: Bytes,
+    data_start: usize,
+    header: safetensors::tensor::Metadata,
+}
+
+impl Shard {
+    fn new(path: PathBuf, bytes: Bytes) -> Result<Self> {
+        let (header_len, header) = safetensors::SafeTensors::read_metadata(bytes.as_slice())
+            .map_err(|e| Error::Weights {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let data_len = bytes.as_slice().len().saturating_sub(8 + header_len);
+        if let Some((name, info)) = header
+            .tensors()
+            .into_iter()
+            .find(|(_, info)| info.data_offsets.1 > data_len)
+        {
+            let reason = format!(
+                "tensor `{name}` ends at byte {} of a {data_len}-byte data section (truncated?)",
+                info.data_offsets.1
+            );
+            return Err(Error::Weights { path, reason });
+        }
+        Ok(Shard {
+            path,
+            bytes,
+            data_start: 8 + header_len,
+            header,
+        })
+    }
+}
+
+/// A checkpoint's weights (one or more safetensors files), read tensor by tensor, with the key prefix
+/// of its layout.
+pub(crate) struct WeightFile {
+    shards: Vec<Shard>,
     prefix: &'static str,
+}
+
+fn candle_dtype(dtype: safetensors::Dtype) -> Option<DType> {
+    Some(match dtype {
+        safetensors::Dtype::F32 => DType::F32,
+        safetensors::Dtype::F16 => DType::F16,
+        safetensors::Dtype::BF16 => DType::BF16,
+        safetensors::Dtype::F64 => DType::F64,
+        _ => return None,
+    })
 }
 
 impl WeightFile {
     fn mmap(paths: &[PathBuf]) -> Result<Self> {
-        let path = paths.first().cloned().unwrap_or_default();
-        for p in paths {
-            if !p.is_file() {
-                return Err(Error::Io {
-                    path: p.clone(),
-                    source: std::io::ErrorKind::NotFound.into(),
-                });
-            }
-        }
-        // SAFETY: the file is mapped read-only; like every mmap-based loader (candle, HF), we rely on it
-        // not being truncated while the model loads. Tensors are copied out before the map is dropped.
-        let store = unsafe { MmapedSafetensors::multi(paths) }.map_err(|e| Error::Weights {
-            path: path.clone(),
-            reason: root_cause(&e),
-        })?;
-        Self::with_layout(path, Store::Mmap(store))
+        let shards = paths
+            .iter()
+            .map(|path| {
+                let file = std::fs::File::open(path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                // SAFETY: mapped read-only; like every mmap-based loader (candle, HF) we rely on the file not
+                // being truncated while the model loads. Tensors are copied out before the map is dropped.
+                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Shard::new(path.clone(), Bytes::Mapped(map))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::with_layout(shards)
     }
 
     fn embedded() -> Result<Self> {
         let path = PathBuf::from(format!("{TINY_SOURCE}/model.safetensors"));
-        let store = SliceSafetensors::new(TINY_WEIGHTS).map_err(|e| Error::Weights {
-            path: path.clone(),
-            reason: root_cause(&e),
-        })?;
-        Self::with_layout(path, Store::Embedded(store))
+        Self::with_layout(vec![Shard::new(path, Bytes::Embedded(TINY_WEIGHTS))?])
     }
 
     /// Detects the key layout: the hub's (`wte.weight`) or `save_pretrained`'s (`transformer.wte.weight`).
-    fn with_layout(path: PathBuf, store: Store) -> Result<Self> {
-        let mut file = WeightFile {
-            path,
-            store,
-            prefix: "",
-        };
+    fn with_layout(shards: Vec<Shard>) -> Result<Self> {
+        let mut file = WeightFile { shards, prefix: "" };
         for prefix in ["", "transformer."] {
             file.prefix = prefix;
-            if file.view_shape("wte.weight").is_some() {
+            if file.find("wte.weight").is_some() {
                 return Ok(file);
             }
         }
         Err(Error::MissingTensor {
-            path: file.path,
+            path: file.path().into(),
             name: "wte.weight (or transformer.wte.weight)".into(),
         })
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        self.shards
+            .first()
+            .map_or(Path::new(""), |s| s.path.as_path())
     }
 
-    fn view_shape(&self, name: &str) -> Option<Vec<usize>> {
+    fn find(&self, name: &str) -> Option<(&Shard, &safetensors::tensor::TensorInfo)> {
         let full = format!("{}{name}", self.prefix);
-        match &self.store {
-            Store::Mmap(s) => s.get(&full).ok().map(|v| v.shape().to_vec()),
-            Store::Embedded(s) => s.get(&full).ok().map(|v| v.shape().to_vec()),
-        }
+        self.shards
+            .iter()
+            .find_map(|s| s.header.info(&full).map(|info| (s, info)))
     }
 
     /// The tensor `name` (hub layout name), checked against the shape the config implies, as float32.
     pub(crate) fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
-        let found = self.view_shape(name).ok_or_else(|| Error::MissingTensor {
-            path: self.path.clone(),
-            name: full.clone(),
-        })?;
-        if found != shape {
+        let Some((shard, info)) = self.find(name) else {
+            return Err(Error::MissingTensor {
+                path: self.path().into(),
+                name: full,
+            });
+        };
+        let path = shard.path.clone();
+        if info.shape != shape {
             return Err(Error::TensorShape {
-                path: self.path.clone(),
+                path,
                 name: full,
                 expected: shape.to_vec(),
-                found,
+                found: info.shape.clone(),
             });
         }
-        let cpu = Device::Cpu;
-        let tensor = match &self.store {
-            Store::Mmap(s) => s.load(&full, &cpu),
-            Store::Embedded(s) => s.load(&full, &cpu),
-        };
-        tensor
-            .and_then(|t| t.to_dtype(DType::F32))
-            .map_err(|e| Error::Weights {
-                path: self.path.clone(),
-                reason: format!("tensor `{full}`: {}", root_cause(&e)),
-            })
+        let dtype = candle_dtype(info.dtype).ok_or_else(|| Error::Weights {
+            path: path.clone(),
+            reason: format!("tensor `{full}` has unsupported dtype {:?}", info.dtype),
+        })?;
+        let (start, end) = (
+            shard.data_start + info.data_offsets.0,
+            shard.data_start + info.data_offsets.1,
+        );
+        let tensor = Tensor::from_raw_buffer(
+            &shard.bytes.as_slice()[start..end],
+            dtype,
+            shape,
+            &Device::Cpu,
+        )
+        .and_then(|t| t.to_dtype(DType::F32))
+        .map_err(|e| Error::Weights {
+            path,
+            reason: format!("tensor `{full}`: {}", root_cause(&e)),
+        })?;
+        shard.bytes.release(start, end - start);
+        Ok(tensor)
     }
 }
 
