@@ -344,7 +344,13 @@ impl Run {
 
     /// The saved value `id`, or why it was never set.
     pub fn take(&mut self, id: SaveId) -> Saved {
-        let event = self.saves[id.0];
+        let Some(&event) = self.saves.get(id.0) else {
+            let value = Err("it is not a save of this trace".to_string());
+            return Saved {
+                path: format!("save #{}", id.0),
+                value,
+            };
+        };
         let value = self.saved[id.0]
             .take()
             .ok_or_else(|| self.why_not_set(event));
