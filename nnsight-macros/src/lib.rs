@@ -1,8 +1,8 @@
 //! The proc macros of nnsight: `trace!` and its statements `save!`, `stop!`, `set!`, `edit!`, `skip!`.
 //! Use them through the `nnsight` crate, whose documentation has the examples.
 //!
-//! `trace!` is parse ([`parse`]) -> resolve against the GPT-2 schema ([`resolve`]) -> lint ([`lint`]) ->
-//! expand ([`expand`]); the entry points below are thin shims so that the logic is a plain library that
+//! `trace!` is parse (`parse.rs`) -> resolve against the GPT-2 schema (`resolve.rs`) -> lint (`lint.rs`) ->
+//! expand (`expand.rs`); the entry points below are thin shims so that the logic is a plain library that
 //! unit tests drive with `syn::parse2`.
 
 use proc_macro::TokenStream;
