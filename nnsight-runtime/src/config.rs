@@ -99,7 +99,7 @@ impl Config {
                 cfg.n_inner
             )));
         }
-        if cfg.n_embd % cfg.n_head != 0 {
+        if !cfg.n_embd.is_multiple_of(cfg.n_head) {
             return Err(bad(format!(
                 "n_embd {} is not a multiple of n_head {}",
                 cfg.n_embd, cfg.n_head

@@ -10,6 +10,7 @@ use nnsight_schema::{module_path, Event, EventIndex, EventKind, Module};
 use crate::config::{Activation, Config};
 use crate::error::Error;
 use crate::hooks::{Hooks, Interrupt};
+use crate::linear::{Conv1D, TiedHead};
 use crate::load::WeightFile;
 
 type Step<T = Tensor> = Result<T, Interrupt>;
@@ -64,33 +65,14 @@ impl LayerNorm {
     }
 }
 
-/// Hugging Face's `Conv1D`: a linear layer whose weight is stored `[in, out]`.
-#[derive(Debug)]
-struct Conv1D {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl Conv1D {
-    fn load(w: &WeightFile, name: &str, n_in: usize, n_out: usize) -> Result<Self, Error> {
-        Ok(Conv1D {
-            weight: w.get(&format!("{name}.weight"), &[n_in, n_out])?,
-            bias: w.get(&format!("{name}.bias"), &[n_out])?,
-        })
-    }
-
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (n_in, n_out) = self.weight.dims2()?;
-        let mut out_dims = x.dims().to_vec();
-        let rows = x.elem_count() / n_in;
-        if let Some(last) = out_dims.last_mut() {
-            *last = n_out;
-        }
-        x.reshape((rows, n_in))?
-            .matmul(&self.weight)?
-            .broadcast_add(&self.bias)?
-            .reshape(out_dims)
-    }
+/// Loads a `Conv1D` layer `name` of shape `[n_in, n_out]`, packing its weight for fast products.
+fn conv1d(w: &WeightFile, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D, Error> {
+    let weight = w.get(&format!("{name}.weight"), &[n_in, n_out])?;
+    let bias = w.get(&format!("{name}.bias"), &[n_out])?;
+    Conv1D::new(&weight, &bias).map_err(|e| Error::Weights {
+        path: w.path().into(),
+        reason: format!("{name}: {e}"),
+    })
 }
 
 /// One `GPT2Block`: its weights.
@@ -137,11 +119,11 @@ impl Gpt2 {
                 let p = format!("h.{i}");
                 Ok(Block {
                     ln_1: LayerNorm::load(w, &format!("{p}.ln_1"), &cfg)?,
-                    c_attn: Conv1D::load(w, &format!("{p}.attn.c_attn"), d, 3 * d)?,
-                    attn_c_proj: Conv1D::load(w, &format!("{p}.attn.c_proj"), d, d)?,
+                    c_attn: conv1d(w, &format!("{p}.attn.c_attn"), d, 3 * d)?,
+                    attn_c_proj: conv1d(w, &format!("{p}.attn.c_proj"), d, d)?,
                     ln_2: LayerNorm::load(w, &format!("{p}.ln_2"), &cfg)?,
-                    c_fc: Conv1D::load(w, &format!("{p}.mlp.c_fc"), d, 4 * d)?,
-                    mlp_c_proj: Conv1D::load(w, &format!("{p}.mlp.c_proj"), 4 * d, d)?,
+                    c_fc: conv1d(w, &format!("{p}.mlp.c_fc"), d, 4 * d)?,
+                    mlp_c_proj: conv1d(w, &format!("{p}.mlp.c_proj"), 4 * d, d)?,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -237,13 +219,7 @@ impl Gpt2 {
 
     /// The tied head: `x @ wte^T`.
     fn lm_head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut dims = x.dims().to_vec();
-        if let Some(last) = dims.last_mut() {
-            *last = self.cfg.vocab_size;
-        }
-        x.reshape((x.elem_count() / self.cfg.n_embd, self.cfg.n_embd))?
-            .matmul(&self.wte.t()?)?
-            .reshape(dims)
+        TiedHead::forward(x, &self.wte)
     }
 
     /// `GPT2Model.forward`: embeddings, blocks, final norm.

@@ -8,6 +8,7 @@ pub mod error;
 mod gpt2;
 pub mod hooks;
 mod input;
+mod linear;
 mod load;
 pub mod ops;
 pub mod trace;
