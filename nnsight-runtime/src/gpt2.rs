@@ -7,6 +7,7 @@
 use candle_core::{DType, Device, Tensor, D};
 use nnsight_schema::{module_path, Event, EventIndex, EventKind, Module};
 
+use crate::attention;
 use crate::config::{Activation, Config};
 use crate::error::Error;
 use crate::hooks::{Hooks, Interrupt};
@@ -245,10 +246,9 @@ impl Gpt2 {
         })?;
         let x = tokens.broadcast_add(&positions).at(Module::Drop, None)?;
         let mut x = module(hooks, Module::Drop, None, x, |_, x| Ok(x.clone()))?;
-        let mask = causal_mask(seq, self.device()).at(Module::Transformer, None)?;
         for (i, block) in self.blocks.iter().enumerate() {
             x = module(hooks, Module::Block, Some(i), x, |h, x| {
-                self.block(h, block, i, x, &mask)
+                self.block(h, block, i, x)
             })?;
         }
         module(hooks, Module::LnF, None, x, |_, x| {
@@ -275,21 +275,12 @@ impl Gpt2 {
     }
 
     /// `GPT2Block.forward`: pre-norm attention and MLP, each added to the residual stream.
-    fn block<H: Hooks + ?Sized>(
-        &self,
-        hooks: &mut H,
-        w: &Block,
-        i: usize,
-        x: &Tensor,
-        mask: &Tensor,
-    ) -> Step {
+    fn block<H: Hooks + ?Sized>(&self, hooks: &mut H, w: &Block, i: usize, x: &Tensor) -> Step {
         let l = Some(i);
         let a = module(hooks, Module::Ln1, l, x.clone(), |_, x| {
             w.ln_1.forward(x).at(Module::Ln1, l)
         })?;
-        let a = module(hooks, Module::Attn, l, a, |h, x| {
-            self.attention(h, w, i, x, mask)
-        })?;
+        let a = module(hooks, Module::Attn, l, a, |h, x| self.attention(h, w, i, x))?;
         let x = (a + x).at(Module::Block, l)?;
         let m = module(hooks, Module::Ln2, l, x.clone(), |_, x| {
             w.ln_2.forward(x).at(Module::Ln2, l)
@@ -299,53 +290,22 @@ impl Gpt2 {
     }
 
     /// `GPT2Attention.forward` (eager): causal softmax attention over all heads.
-    fn attention<H: Hooks + ?Sized>(
-        &self,
-        hooks: &mut H,
-        w: &Block,
-        i: usize,
-        x: &Tensor,
-        mask: &Tensor,
-    ) -> Step {
+    fn attention<H: Hooks + ?Sized>(&self, hooks: &mut H, w: &Block, i: usize, x: &Tensor) -> Step {
         let l = Some(i);
         let qkv = module(hooks, Module::CAttn, l, x.clone(), |_, x| {
             w.c_attn.forward(x).at(Module::CAttn, l)
         })?;
-        let (heads, hd) = (self.cfg.n_head, self.cfg.head_dim());
-        let split = |qkv: &Tensor| -> candle_core::Result<(Tensor, Tensor, Tensor)> {
-            let (b, s, _) = qkv.dims3()?;
-            let part = |k: usize| {
-                qkv.narrow(D::Minus1, k * heads * hd, heads * hd)?
-                    .reshape((b, s, heads, hd))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            Ok((part(0)?, part(1)?, part(2)?))
-        };
-        let (q, k, v) = split(&qkv).at(Module::Attn, l)?;
         let mut scale = 1.0;
         if self.cfg.scale_attn_weights {
-            scale /= (hd as f64).sqrt();
+            scale /= (self.cfg.head_dim() as f64).sqrt();
         }
         if self.cfg.scale_attn_by_inverse_layer_idx {
             scale /= (i + 1) as f64;
         }
-        let scores = || {
-            let scores = q.matmul(&k.t()?)?;
-            let scores = if scale == 1.0 {
-                scores
-            } else {
-                (scores * scale)?
-            };
-            candle_nn::ops::softmax_last_dim(&scores.broadcast_add(mask)?)
-        };
-        let probs = scores().at(Module::Attn, l)?;
+        let heads = self.cfg.n_head;
+        let probs = attention::probs(&qkv, heads, scale as f32).at(Module::Attn, l)?;
         let probs = module(hooks, Module::AttnDropout, l, probs, |_, p| Ok(p.clone()))?;
-        let ctx = probs
-            .matmul(&v)
-            .and_then(|c| c.transpose(1, 2))
-            .and_then(|c| c.flatten_from(2))
-            .at(Module::Attn, l)?;
+        let ctx = attention::context(&probs, &qkv, heads).at(Module::Attn, l)?;
         let out = module(hooks, Module::AttnCProj, l, ctx, |_, c| {
             w.attn_c_proj.forward(c).at(Module::AttnCProj, l)
         })?;
@@ -372,14 +332,6 @@ impl Gpt2 {
         })?;
         module(hooks, Module::MlpDropout, l, out, |_, x| Ok(x.clone()))
     }
-}
-
-/// `[seq, seq]`: 0 where a position may attend (itself and earlier), -inf after it.
-fn causal_mask(seq: usize, device: &Device) -> candle_core::Result<Tensor> {
-    let mask: Vec<f32> = (0..seq)
-        .flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
-        .collect();
-    Tensor::from_vec(mask, (seq, seq), device)
 }
 
 impl AsRef<Gpt2> for Gpt2 {

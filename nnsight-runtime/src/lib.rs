@@ -3,6 +3,7 @@
 //!
 //! Users depend on the facade crate `nnsight`; this crate is what it re-exports.
 
+mod attention;
 pub mod config;
 pub mod error;
 mod gpt2;

@@ -100,7 +100,7 @@ fn panel_product<'w>(
 }
 
 /// The contiguous f32 data of a candle CPU tensor, or why not.
-fn f32_data<'a>(
+pub(crate) fn f32_data<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     what: &str,
