@@ -40,6 +40,37 @@ pub fn gelu_new(x: f32) -> f32 {
     0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
 }
 
+/// `gelu_new` of each element of `src` into `out`, with the widest vectors the CPU has. (Rust builds
+/// for baseline x86-64, SSE2; the same IEEE operations at 16 lanes give the same bits, faster.)
+fn gelu_slice(out: &mut [f32], src: &[f32]) {
+    #[inline(always)]
+    fn each(out: &mut [f32], src: &[f32]) {
+        for (o, &x) in out.iter_mut().zip(src) {
+            *o = gelu_new(x);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(out: &mut [f32], src: &[f32]) {
+            each(out, src)
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(out: &mut [f32], src: &[f32]) {
+            each(out, src)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { avx512(out, src) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { avx2(out, src) };
+        }
+    }
+    each(out, src)
+}
+
 struct GeluNew;
 
 impl CustomOp1 for GeluNew {
@@ -63,11 +94,7 @@ impl CustomOp1 for GeluNew {
         let mut out = vec![0f32; src.len()];
         out.par_chunks_mut(1 << 14)
             .zip(src.par_chunks(1 << 14))
-            .for_each(|(o, i)| {
-                for (o, &x) in o.iter_mut().zip(i) {
-                    *o = gelu_new(x);
-                }
-            });
+            .for_each(|(o, i)| gelu_slice(o, i));
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 }
