@@ -49,8 +49,7 @@ impl Dims {
 }
 
 /// `dst[m, n] = beta * lhs[m, k] rhs[k, n]`, each operand `(data, row stride, column stride)`.
-/// The caller guarantees that every index the strides reach lies within its slice.
-#[allow(clippy::too_many_arguments)]
+/// Refuses operands whose strides reach past their slices.
 fn product(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
@@ -58,9 +57,9 @@ fn product(
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
     beta: f32,
-) {
+) -> candle_core::Result<()> {
     if m == 0 || n == 0 {
-        return;
+        return Ok(());
     }
     let reach =
         |rows: usize, cols: usize, (rs, cs): (usize, usize)| (rows - 1) * rs + (cols - 1) * cs;
@@ -94,6 +93,12 @@ fn product(
             gemm::Parallelism::None,
         )
     }
+    Ok(())
+}
+
+/// `data[start..]`, empty past the end (`product` then refuses it).
+fn from(data: &[f32], start: usize) -> &[f32] {
+    data.get(start..).unwrap_or_default()
 }
 
 /// Softmax over row `i` of a causal score matrix: positions `..=i` in place, later ones 0.
@@ -135,15 +140,16 @@ impl CustomOp1 for Probs {
             probs
                 .par_chunks_mut(s * s)
                 .enumerate()
-                .for_each(|(bh, scores)| {
+                .try_for_each(|(bh, scores)| {
                     let (b, h) = (bh / d.heads, bh % d.heads);
-                    let q = (&qkv[d.offset(b, 0, h)..], row, 1);
-                    let k_t = (&qkv[d.offset(b, 1, h)..], 1, row);
-                    product((s, s, d.head_dim), scores, s, q, k_t, self.scale);
+                    let q = (from(qkv, d.offset(b, 0, h)), row, 1);
+                    let k_t = (from(qkv, d.offset(b, 1, h)), 1, row);
+                    product((s, s, d.head_dim), scores, s, q, k_t, self.scale)?;
                     for (i, r) in scores.chunks_mut(s).enumerate() {
                         causal_softmax_row(r, i);
                     }
-                });
+                    candle_core::Result::Ok(())
+                })?;
         }
         Ok((
             CpuStorage::F32(probs),
@@ -186,12 +192,12 @@ impl CustomOp2 for Context {
             per_head
                 .par_chunks_mut(s * hd)
                 .enumerate()
-                .for_each(|(bh, out)| {
+                .try_for_each(|(bh, out)| {
                     let (b, h) = (bh / d.heads, bh % d.heads);
-                    let p = (&probs[bh * s * s..], s, 1);
-                    let v = (&qkv[d.offset(b, 2, h)..], 3 * d.embd, 1);
-                    product((s, hd, s), out, hd, p, v, 1.0);
-                });
+                    let p = (from(probs, bh * s * s), s, 1);
+                    let v = (from(qkv, d.offset(b, 2, h)), 3 * d.embd, 1);
+                    product((s, hd, s), out, hd, p, v, 1.0)
+                })?;
         }
         let mut ctx = Vec::with_capacity(d.batch * s * d.embd);
         for b in 0..d.batch {

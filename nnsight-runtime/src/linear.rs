@@ -49,27 +49,30 @@ fn panel_product<'w>(
     n_in: usize,
     n_out: usize,
     bias: Option<&[f32]>,
-    panel: impl Fn(usize) -> Panel<'w> + Sync,
-) -> Vec<f32> {
+    panel: impl Fn(usize) -> Panel<'w>,
+) -> candle_core::Result<Vec<f32>> {
     let rows = x.len() / n_in.max(1);
     let mut out = match bias {
-        Some(bias) => bias.repeat(rows),
+        Some(bias) if bias.len() == n_out => bias.repeat(rows),
+        Some(bias) => candle_core::bail!("a bias of {} for {n_out} outputs", bias.len()),
         None => vec![0f32; rows * n_out],
     };
     if rows == 0 || n_in == 0 {
-        return out;
+        return Ok(out);
+    }
+    let panels: Vec<(usize, Panel)> = (0..n_out.div_ceil(PANEL))
+        .map(|p| (p * PANEL, panel(p)))
+        .collect();
+    for (start, w) in &panels {
+        let last = (n_in - 1) * w.row_stride + w.width.saturating_sub(1) * w.col_stride;
+        if w.width == 0 || start + w.width > n_out || last >= w.data.len() {
+            candle_core::bail!("weight panel at column {start} is out of bounds");
+        }
     }
     let dst = OutPtr(out.as_mut_ptr());
-    (0..n_out.div_ceil(PANEL)).into_par_iter().for_each(|p| {
-        let w = panel(p);
-        let start = p * PANEL;
-        let last = (n_in - 1) * w.row_stride + (w.width - 1) * w.col_stride;
-        assert!(
-            start + w.width <= n_out && last < w.data.len(),
-            "panel {p} out of bounds"
-        );
-        // SAFETY: `x` is `rows x n_in` (row stride n_in); the panel is `n_in x width` within `w.data`
-        // (checked above); the destination is columns `start..start+width` of the `rows x n_out`
+    panels.par_iter().for_each(|&(start, ref w)| {
+        // SAFETY: `x` is `rows x n_in` (row stride n_in, `rows` taken from its length); the panel is
+        // `n_in x width` within `w.data` (checked above); the destination is columns `start..start+width` of the `rows x n_out`
         // buffer `out` (row stride n_out), which no other task touches. gemm adds to it (`read_dst`),
         // keeping the bias written above.
         unsafe {
@@ -96,7 +99,7 @@ fn panel_product<'w>(
             )
         }
     });
-    out
+    Ok(out)
 }
 
 /// The contiguous f32 data of a candle CPU tensor, or why not.
@@ -174,12 +177,15 @@ impl CustomOp1 for Conv1D {
             let width = PANEL.min(self.n_out - p * PANEL);
             let start = p * PANEL * self.n_in;
             Panel {
-                data: &self.panels[start..start + self.n_in * width],
+                data: self
+                    .panels
+                    .get(start..start + self.n_in * width)
+                    .unwrap_or_default(),
                 width,
                 row_stride: width,
                 col_stride: 1,
             }
-        });
+        })?;
         Ok((CpuStorage::F32(out), shape))
     }
 }
@@ -216,12 +222,12 @@ impl CustomOp2 for TiedHead {
             let width = PANEL.min(vocab - p * PANEL);
             let start = p * PANEL * n_embd;
             Panel {
-                data: &wte[start..start + width * n_embd],
+                data: wte.get(start..start + width * n_embd).unwrap_or_default(),
                 width,
                 row_stride: 1,
                 col_stride: n_embd,
             }
-        });
+        })?;
         Ok((CpuStorage::F32(out), shape))
     }
 }
