@@ -1,6 +1,7 @@
 //! GPT-2 (Hugging Face's `GPT2LMHeadModel`) on candle, float32, with a hook point at every module event.
 //!
-//! The model is plain candle code; every module call goes through [`module`], which fires the module's
+//! The model is candle code, with the products in `linear.rs` and `attention.rs` (kernels candle's ops
+//! lacked the speed of). Every module call goes through [`module`], which fires the module's
 //! `input` event, lets the hooks skip it, runs it, and fires its `output` event. The events and their
 //! order are those of [`nnsight_schema::events`].
 

@@ -127,13 +127,19 @@ fn out_shape(dims: &[usize], n_in: usize, n_out: usize, what: &str) -> candle_co
 }
 
 /// A `Conv1D` layer with its weight in contiguous column panels, and its bias.
-#[derive(Debug)]
 pub(crate) struct Conv1D {
     n_in: usize,
     n_out: usize,
     /// Panel `p` (width `min(PANEL, n_out - p*PANEL)`) starts at `p * PANEL * n_in`.
     panels: Vec<f32>,
     bias: Vec<f32>,
+}
+
+/// Its shape, not its millions of weights (`Gpt2`'s `Debug` prints its layers).
+impl std::fmt::Debug for Conv1D {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Conv1D({} -> {})", self.n_in, self.n_out)
+    }
 }
 
 impl Conv1D {
@@ -271,6 +277,7 @@ mod tests {
         let x = Tensor::ones((2, 3, 4), DType::F32, &dev).unwrap();
         let y = layer.forward(&x).unwrap();
         assert_eq!(y.dims(), &[2, 3, 6]);
+        assert_eq!(format!("{layer:?}"), "Conv1D(4 -> 6)");
         assert_eq!(
             y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             vec![4.0; 36]
