@@ -72,9 +72,9 @@ fn panel_product<'w>(
     let dst = OutPtr(out.as_mut_ptr());
     panels.par_iter().for_each(|&(start, ref w)| {
         // SAFETY: `x` is `rows x n_in` (row stride n_in, `rows` taken from its length); the panel is
-        // `n_in x width` within `w.data` (checked above); the destination is columns `start..start+width` of the `rows x n_out`
-        // buffer `out` (row stride n_out), which no other task touches. gemm adds to it (`read_dst`),
-        // keeping the bias written above.
+        // `n_in x width` within `w.data` (checked above); the destination is columns
+        // `start..start+width` of the `rows x n_out` buffer `out` (row stride n_out), which no other
+        // task touches. gemm adds to it (`read_dst`), keeping the bias written above.
         unsafe {
             gemm::gemm(
                 rows,
