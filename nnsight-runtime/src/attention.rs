@@ -4,10 +4,10 @@
 //! `attn.attn_dropout` sees), and [`context`] is `probs v` laid out `[batch, seq, embd]` for `c_proj`.
 //!
 //! Why not candle's ops: at GPT-2's sizes a head's product is small, and candle multiplied the heads
-//! one after another, after copying q, k and v out of `qkv`. Here one task per (batch, head) multiplies with
-//! `gemm` reading q, k and v in place through strides, and the softmax visits only the causal half of
-//! each row. On a 2-core Xeon at 128 tokens, candle's ops took 1.6 ms per block for this; with these
-//! a full-size GPT-2 pass went from 168 ms to 150 ms.
+//! one after another, after copying q, k and v out of `qkv`. Here one task per (batch, head)
+//! multiplies with `gemm` reading q, k and v in place through strides, and the softmax visits only the
+//! causal half of each row. On a 2-core Xeon at 128 tokens, candle's ops took 1.6 ms per block for
+//! this; with these a full-size GPT-2 pass went from 168 ms to 150 ms.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
