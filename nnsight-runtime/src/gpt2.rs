@@ -12,7 +12,7 @@ use crate::attention;
 use crate::config::{Activation, Config};
 use crate::error::Error;
 use crate::hooks::{Hooks, Interrupt};
-use crate::linear::{Conv1D, TiedHead};
+use crate::linear::{Conv1D, TiedEmbedding};
 use crate::load::WeightFile;
 
 type Step<T = Tensor> = Result<T, Interrupt>;
@@ -71,10 +71,15 @@ impl LayerNorm {
 fn conv1d(w: &WeightFile, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D, Error> {
     let weight = w.get(&format!("{name}.weight"), &[n_in, n_out])?;
     let bias = w.get(&format!("{name}.bias"), &[n_out])?;
-    Conv1D::new(&weight, &bias).map_err(|e| Error::Weights {
+    Conv1D::new(&weight, &bias).map_err(|e| packing_error(w, name, e))
+}
+
+/// Packing a tensor that loaded fine fails only on a broken invariant; still, an error, not a panic.
+fn packing_error(w: &WeightFile, name: &str, e: candle_core::Error) -> Error {
+    Error::Weights {
         path: w.path().into(),
         reason: format!("{name}: {e}"),
-    })
+    }
 }
 
 /// One `GPT2Block`: its weights.
@@ -94,7 +99,7 @@ struct Block {
 pub struct Gpt2 {
     cfg: Config,
     activation: Activation,
-    wte: Tensor,
+    wte: TiedEmbedding,
     wpe: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
@@ -116,6 +121,9 @@ impl Gpt2 {
             path: w.path().into(),
             reason,
         })?;
+        // The table first: packing it holds two copies for a moment, best before the blocks load.
+        let wte = w.get("wte.weight", &[cfg.vocab_size, d])?;
+        let wte = TiedEmbedding::new(&wte).map_err(|e| packing_error(w, "wte", e))?;
         let blocks = (0..cfg.n_layer)
             .map(|i| {
                 let p = format!("h.{i}");
@@ -130,7 +138,7 @@ impl Gpt2 {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(Gpt2 {
-            wte: w.get("wte.weight", &[cfg.vocab_size, d])?,
+            wte,
             wpe: w.get("wpe.weight", &[cfg.n_positions, d])?,
             ln_f: LayerNorm::load(w, "ln_f", &cfg)?,
             blocks,
@@ -159,7 +167,7 @@ impl Gpt2 {
 
     /// The device the weights live on (the CPU).
     pub fn device(&self) -> &Device {
-        self.wte.device()
+        self.wpe.device()
     }
 
     /// The logits `[batch, seq, vocab]` for token ids `[batch, seq]` (`u32`), with no hooks.
@@ -221,29 +229,27 @@ impl Gpt2 {
 
     /// The tied head: `x @ wte^T`.
     fn lm_head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        TiedHead::forward(x, &self.wte)
+        self.wte.head(x)
     }
 
     /// `GPT2Model.forward`: embeddings, blocks, final norm.
     fn transformer<H: Hooks + ?Sized>(&self, hooks: &mut H, ids: &Tensor) -> Step {
-        let embed = |table: &Tensor, ids: &Tensor, m: Module| {
-            let mut dims = ids.dims().to_vec();
-            dims.push(self.cfg.n_embd);
-            self.check_vocab_for(ids, table, m)?;
-            table
-                .index_select(&ids.flatten_all().at(m, None)?, 0)
-                .and_then(|t| t.reshape(dims))
-                .at(m, None)
-        };
         let seq = ids.dim(D::Minus1).at(Module::Transformer, None)?;
         let tokens = module(hooks, Module::Wte, None, ids.clone(), |_, ids| {
-            embed(&self.wte, ids, Module::Wte)
+            self.check_vocab_for(ids, self.wte.rows(), Module::Wte)?;
+            self.wte.lookup(ids).at(Module::Wte, None)
         })?;
         let position_ids = Tensor::arange(0u32, seq as u32, self.device())
             .and_then(|t| t.unsqueeze(0))
             .at(Module::Wpe, None)?;
         let positions = module(hooks, Module::Wpe, None, position_ids, |_, p| {
-            embed(&self.wpe, p, Module::Wpe)
+            self.check_vocab_for(p, self.cfg.n_positions, Module::Wpe)?;
+            let mut dims = p.dims().to_vec();
+            dims.push(self.cfg.n_embd);
+            p.flatten_all()
+                .and_then(|p| self.wpe.index_select(&p, 0))
+                .and_then(|t| t.reshape(dims))
+                .at(Module::Wpe, None)
         })?;
         let x = tokens.broadcast_add(&positions).at(Module::Drop, None)?;
         let mut x = module(hooks, Module::Drop, None, x, |_, x| Ok(x.clone()))?;
@@ -258,8 +264,7 @@ impl Gpt2 {
     }
 
     /// Ids handed to an embedding by a hook are checked like the model's input.
-    fn check_vocab_for(&self, ids: &Tensor, table: &Tensor, m: Module) -> Step<()> {
-        let rows = table.dim(0).at(m, None)?;
+    fn check_vocab_for(&self, ids: &Tensor, rows: usize, m: Module) -> Step<()> {
         let max = ids
             .flatten_all()
             .and_then(|t| t.max(0))
