@@ -236,6 +236,23 @@ fn set_replaces_downstream_and_checks_shapes() {
 }
 
 #[test]
+fn replacements_of_another_dtype_are_errors_naming_the_module() {
+    let model = model();
+    let half = Tensor::zeros((1, 10, 96), DType::F16, &Device::Cpu).unwrap();
+    let e = trace!(model, PROMPT => { set!(h[3].attn.c_attn.output = half); })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("h[3].attn.c_attn.output") && e.contains("F16"),
+        "{e}"
+    );
+    let e = trace!(model, PROMPT => { edit!(h[4].ln_2.output, |t| t.to_dtype(DType::F64)); })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("h[4].ln_2.output") && e.contains("F64"), "{e}");
+}
+
+#[test]
 fn closure_errors_name_the_path() {
     let model = model();
     let e = trace!(model, PROMPT => {
