@@ -12,7 +12,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::linear::f32_data;
+use crate::ops::f32_data;
 
 /// `[batch, seq, 3 * embd]` split into its sizes, with the heads' width.
 #[derive(Clone, Copy)]

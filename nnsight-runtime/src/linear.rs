@@ -11,10 +11,10 @@
 //! 43 ms instead of 71 ms with candle's `matmul` at 10 tokens, and 174 ms instead of 196 ms at 128
 //! tokens; packing the head as well saved about 3.5 ms and 4 ms more.
 
-use candle_core::{
-    backend::BackendStorage, CpuStorage, CustomOp1, DType, Layout, Shape, Storage, Tensor,
-};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
+
+use crate::ops::f32_data;
 
 /// Columns per panel: four AVX-512 vectors of f32, the widest kernel of `gemm` (faster than 32 or 128
 /// at 128 tokens, the same at 10).
@@ -130,22 +130,6 @@ impl Panels {
             }
         });
         Ok(out)
-    }
-}
-
-/// The contiguous f32 data of a candle CPU tensor, or why not.
-pub(crate) fn f32_data<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [f32]> {
-    match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(data), Some((start, end))) => Ok(&data[start..end]),
-        _ => candle_core::bail!(
-            "{what}: needs a contiguous f32 tensor, got {:?} of shape {:?}",
-            storage.dtype(),
-            layout.dims()
-        ),
     }
 }
 

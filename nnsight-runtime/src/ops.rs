@@ -71,6 +71,22 @@ fn gelu_slice(out: &mut [f32], src: &[f32]) {
     each(out, src)
 }
 
+/// The contiguous f32 data of a candle CPU tensor, or why not.
+pub(crate) fn f32_data<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
+    match (storage, layout.contiguous_offsets()) {
+        (CpuStorage::F32(data), Some((start, end))) => Ok(&data[start..end]),
+        _ => candle_core::bail!(
+            "{what}: needs a contiguous f32 tensor, got {:?} of shape {:?}",
+            storage.dtype(),
+            layout.dims()
+        ),
+    }
+}
+
 struct GeluNew;
 
 impl CustomOp1 for GeluNew {
@@ -83,14 +99,7 @@ impl CustomOp1 for GeluNew {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(data), Some((start, end))) = (storage, layout.contiguous_offsets())
-        else {
-            candle_core::bail!(
-                "gelu_new: needs a contiguous f32 tensor, got {:?}",
-                storage.dtype()
-            )
-        };
-        let src = &data[start..end];
+        let src = f32_data(storage, layout, "gelu_new")?;
         let mut out = vec![0f32; src.len()];
         out.par_chunks_mut(1 << 14)
             .zip(src.par_chunks(1 << 14))
